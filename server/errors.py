@@ -1,0 +1,239 @@
+"""The HTTP error hierarchy, and the one writer that turns any error into a response body.
+
+    HttpError                          500 InternalServerError
+    ├── BadRequest                     400 BadRequestError
+    │   ├── MissingRequiredParameter       MISSING_REQUIRED_PARAMETER
+    │   ├── InvalidParameterValue          INVALID_PARAMETER_VALUE
+    │   └── MalformedRequestBody           MALFORMED_REQUEST_BODY
+    ├── NotFound                       404 NotFoundError
+    │   ├── EndpointNotFound
+    │   └── EntityNotFound                 ENTITY_NOT_FOUND
+    ├── MethodNotAllowed               405 MethodNotAllowedError
+    ├── Conflict                       409 ConflictError
+    ├── PreconditionFailed             412 PreconditionFailedError
+    ├── PayloadTooLarge                413 PayloadTooLargeError   REQUEST_BODY_TOO_LARGE
+    ├── UnsupportedMediaType           415 UnsupportedMediaTypeError UNSUPPORTED_MEDIA_TYPE
+    ├── UnprocessableEntity            422 UnprocessableEntityError
+    │   └── ValidationFailed               VALIDATION_FAILED
+    ├── InternalServerError            500 InternalServerError
+    │   └── ResponseValidationFailed       RESPONSE_VALIDATION_FAILED
+    ├── NotImplementedYet              501 NotImplementedError    NOT_IMPLEMENTED
+    └── ServiceUnavailable             503 ServiceUnavailableError
+
+Subclasses differ only in class attributes; the codes are stable and machine-readable.
+"""
+
+from __future__ import annotations
+
+import http
+import logging
+import traceback
+from typing import Any, ClassVar
+
+import orjson
+
+from server.types import ErrorDetail
+
+logger = logging.getLogger("charter")
+
+INVALID_BODY_MESSAGE = (
+    "The request body is invalid. See error object `details` property for more info."
+)
+
+
+class HttpError(Exception):
+    """An error with an HTTP status. Raise it anywhere: handlers, parsers, repositories."""
+
+    status: ClassVar[int] = 500
+    name: ClassVar[str] = "InternalServerError"
+    code: ClassVar[str | None] = None
+    default_message: ClassVar[str] = "Internal Server Error"
+
+    def __init__(
+        self,
+        message: str | None = None,
+        *,
+        details: list[ErrorDetail] | dict[str, Any] | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> None:
+        self.message = message if message is not None else self.default_message
+        self.details = details
+        self.headers = headers or {}
+        super().__init__(self.message)
+
+
+class BadRequest(HttpError):
+    status = 400
+    name = "BadRequestError"
+    default_message = "Bad Request"
+
+
+class MissingRequiredParameter(BadRequest):
+    code = "MISSING_REQUIRED_PARAMETER"
+
+    def __init__(self, parameter: str) -> None:
+        super().__init__(f"Required parameter {parameter} is missing!")
+        self.parameter = parameter
+
+
+class InvalidParameterValue(BadRequest):
+    code = "INVALID_PARAMETER_VALUE"
+
+    def __init__(
+        self,
+        parameter: str,
+        raw: Any,
+        *,
+        details: list[ErrorDetail] | dict[str, Any] | None = None,
+    ) -> None:
+        shown = orjson.dumps(raw, default=str).decode()
+        super().__init__(f'Invalid data {shown} for parameter "{parameter}".', details=details)
+        self.parameter = parameter
+
+
+class MalformedRequestBody(BadRequest):
+    code = "MALFORMED_REQUEST_BODY"
+
+
+class NotFound(HttpError):
+    status = 404
+    name = "NotFoundError"
+    default_message = "Not Found"
+
+
+class EndpointNotFound(NotFound):
+    def __init__(self, method: str, path: str) -> None:
+        super().__init__(f'Endpoint "{method} {path}" not found.')
+
+
+class EntityNotFound(NotFound):
+    code = "ENTITY_NOT_FOUND"
+
+    def __init__(self, entity: str, id: Any) -> None:
+        super().__init__(f"Entity not found: {entity} with id {orjson.dumps(id, default=str).decode()}")
+
+
+class MethodNotAllowed(HttpError):
+    status = 405
+    name = "MethodNotAllowedError"
+    default_message = "Method Not Allowed"
+
+    def __init__(self, method: str, path: str, allowed: list[str]) -> None:
+        super().__init__(
+            f'Method "{method}" is not allowed for "{path}". Allowed: {", ".join(allowed)}.',
+            headers={"allow": ", ".join(allowed)},
+        )
+
+
+class Conflict(HttpError):
+    status = 409
+    name = "ConflictError"
+    default_message = "Conflict"
+
+
+class PreconditionFailed(HttpError):
+    status = 412
+    name = "PreconditionFailedError"
+    default_message = "Precondition Failed"
+
+
+class PayloadTooLarge(HttpError):
+    status = 413
+    name = "PayloadTooLargeError"
+    code = "REQUEST_BODY_TOO_LARGE"
+
+    def __init__(self, limit: int) -> None:
+        super().__init__(f"Request body is larger than the limit of {limit} bytes.")
+
+
+class UnsupportedMediaType(HttpError):
+    status = 415
+    name = "UnsupportedMediaTypeError"
+    code = "UNSUPPORTED_MEDIA_TYPE"
+
+    def __init__(self, content_type: str, allowed: list[str]) -> None:
+        super().__init__(f"Content-type {content_type} does not match [{','.join(allowed)}].")
+
+
+class UnprocessableEntity(HttpError):
+    status = 422
+    name = "UnprocessableEntityError"
+    default_message = "Unprocessable Entity"
+
+
+class ValidationFailed(UnprocessableEntity):
+    code = "VALIDATION_FAILED"
+
+    def __init__(self, details: list[ErrorDetail]) -> None:
+        super().__init__(INVALID_BODY_MESSAGE, details=details)
+
+
+class InternalServerError(HttpError):
+    pass
+
+
+class ResponseValidationFailed(InternalServerError):
+    code = "RESPONSE_VALIDATION_FAILED"
+
+
+class NotImplementedYet(HttpError):
+    status = 501
+    name = "NotImplementedError"
+    code = "NOT_IMPLEMENTED"
+    default_message = "Not Implemented"
+
+
+class ServiceUnavailable(HttpError):
+    status = 503
+    name = "ServiceUnavailableError"
+    default_message = "Service Unavailable"
+
+
+ERROR_MEDIA_TYPES = {"loopback": "application/json", "problem": "application/problem+json"}
+
+
+def render_error(
+    exc: BaseException,
+    *,
+    error_format: str = "loopback",
+    debug: bool = False,
+    request_id: str | None = None,
+) -> tuple[int, dict[str, str], bytes]:
+    """Turn any exception into `(status, headers, body)`; the only place error bodies are written.
+
+    >>> render_error(EndpointNotFound("GET", "/x"))[2]
+    b'{"error":{"statusCode":404,"name":"NotFoundError","message":"Endpoint \\\\"GET /x\\\\" not found."}}'
+    """
+    error = exc if isinstance(exc, HttpError) else InternalServerError()
+    status = error.status
+    message = error.message
+    if status >= 500:
+        logger.error(
+            "request %s failed with %s", request_id or "-", status,
+            exc_info=(type(exc), exc, exc.__traceback__),
+        )
+        # Internal messages stay internal; a response-contract breach is meant to be read.
+        if not debug and type(error) in (InternalServerError, HttpError):
+            message = "Internal Server Error"
+    body: dict[str, Any]
+    if error_format == "problem":
+        body = {"type": "about:blank", "title": http.HTTPStatus(status).phrase, "status": status,
+                "detail": message}
+        if error.code:
+            body["code"] = error.code
+        if error.details is not None:
+            body["details"] = error.details
+    else:
+        inner: dict[str, Any] = {"statusCode": status, "name": error.name, "message": message}
+        if error.code:
+            inner["code"] = error.code
+        if error.details is not None:
+            inner["details"] = error.details
+        body = {"error": inner}
+    if debug and status >= 500:
+        target = body if error_format == "problem" else body["error"]
+        target["stack"] = "".join(traceback.format_exception(exc))
+    headers = {"content-type": ERROR_MEDIA_TYPES[error_format], **error.headers}
+    if request_id:
+        headers["x-request-id"] = request_id
+    return status, headers, orjson.dumps(body)

@@ -1,0 +1,79 @@
+"""Responses: the object handlers return for full control, and the ASGI writer for all results."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import orjson
+
+from server.types import Send
+
+
+class Response:
+    """A complete HTTP response. Return one from a handler to choose status, headers and media type.
+
+    >>> Response({"ok": True}, status=201, headers={"location": "/todos/1"}).body
+    b'{"ok":true}'
+    """
+
+    __slots__ = ("body", "headers", "media_type", "status")
+
+    def __init__(
+        self,
+        content: Any = None,
+        *,
+        status: int = 200,
+        headers: dict[str, str] | None = None,
+        media_type: str | None = None,
+    ) -> None:
+        self.status = status
+        self.headers = {k.lower(): v for k, v in (headers or {}).items()}
+        if isinstance(content, bytes | bytearray | memoryview):
+            self.body = bytes(content)
+            self.media_type = media_type or "application/octet-stream"
+        elif isinstance(content, str) and media_type is not None and "json" not in media_type:
+            self.body = content.encode()
+            self.media_type = media_type
+        elif content is None and status == 204:
+            self.body = b""
+            self.media_type = media_type
+        else:
+            self.body = dump_json(content)
+            self.media_type = media_type or "application/json"
+
+    @classmethod
+    def raw(cls, status: int, headers: dict[str, str], body: bytes) -> Response:
+        """Build from parts already encoded, e.g. the output of `render_error`."""
+        response = cls.__new__(cls)
+        response.status = status
+        response.headers = headers
+        response.media_type = headers.get("content-type")
+        response.body = body
+        return response
+
+    async def send(self, send: Send, *, head: bool = False, extra: dict[str, str] | None = None) -> None:
+        headers = [(b"content-length", str(len(self.body)).encode())]
+        if self.media_type and "content-type" not in self.headers:
+            headers.append((b"content-type", self.media_type.encode()))
+        for key, value in self.headers.items():
+            headers.append((key.encode(), value.encode("latin-1")))
+        if extra:
+            for key, value in extra.items():
+                headers.append((key.encode(), value.encode("latin-1")))
+        await send({"type": "http.response.start", "status": self.status, "headers": headers})
+        await send({"type": "http.response.body", "body": b"" if head else self.body})
+
+
+def dump_json(content: Any) -> bytes:
+    """Serialize a handler result: dataclasses, datetimes and UUIDs as orjson does, sets as lists."""
+    return orjson.dumps(content, default=_default, option=orjson.OPT_NON_STR_KEYS)
+
+
+def _default(value: Any) -> Any:
+    if isinstance(value, set | frozenset | tuple):
+        return list(value)
+    if hasattr(value, "model_dump"):
+        return value.model_dump()
+    if hasattr(value, "_asdict"):
+        return value._asdict()
+    raise TypeError(f"Object of type {type(value).__name__} is not JSON serializable")

@@ -1,0 +1,33 @@
+"""Type aliases shared across the runtime: ASGI callables, JSON values and error details."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, MutableMapping
+from typing import Any, Literal, TypedDict
+
+JSON = Any
+"""A decoded JSON value: dict, list, str, int, float, bool or None."""
+
+Schema = dict[str, Any]
+"""A JSON Schema or OpenAPI Schema Object, as a plain dict."""
+
+Scope = MutableMapping[str, Any]
+Message = MutableMapping[str, Any]
+Receive = Callable[[], Awaitable[Message]]
+Send = Callable[[Message], Awaitable[None]]
+ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
+
+Direction = Literal["request", "response"]
+"""Which way data flows: readOnly applies to requests, writeOnly to responses."""
+
+
+class ErrorDetail(TypedDict):
+    """One validation failure, as AJV reports it for LoopBack: `{"path", "code", "message", "info"}`.
+
+    `path` is a JSON pointer into the validated value ("" for the root, "/title", "/tags/0").
+    """
+
+    path: str
+    code: str
+    message: str
+    info: dict[str, Any]

@@ -71,8 +71,8 @@ class BadRequest(HttpError):
 class MissingRequiredParameter(BadRequest):
     code = "MISSING_REQUIRED_PARAMETER"
 
-    def __init__(self, parameter: str) -> None:
-        super().__init__(f"Required parameter {parameter} is missing!")
+    def __init__(self, parameter: str, message: str | None = None) -> None:
+        super().__init__(message or f"Required parameter {parameter} is missing!")
         self.parameter = parameter
 
 

@@ -1,0 +1,306 @@
+"""The contract: load an OpenAPI document from many files, bundle it into one, and check it.
+
+Relative `$ref`s between files are resolved while loading. Schemas referenced from another file
+become named entries of `components.schemas`, so that every reference left in the bundled
+document is an internal `#/...` pointer and recursive schemas stay finite. Every other kind of
+object (path items, parameters, responses...) is inlined where it is referenced.
+"""
+
+from __future__ import annotations
+
+import copy
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import unquote
+
+import yaml
+from jsonschema.exceptions import best_match
+from openapi_spec_validator import OpenAPIV30SpecValidator, OpenAPIV31SpecValidator
+
+from server.refs import RefError, escape, resolve_pointer
+
+HTTP_METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "trace")
+ROOT_NAMES = ("openapi.yaml", "openapi.yml", "openapi.json")
+
+# Keywords whose value is a schema, or a list or map of schemas, inside a Schema Object.
+_SCHEMA_VALUED = {"items", "additionalProperties", "not", "if", "then", "else", "contains",
+                  "propertyNames", "unevaluatedItems", "unevaluatedProperties",
+                  "additionalItems", "contentSchema"}
+_SCHEMA_LISTS = {"allOf", "anyOf", "oneOf", "prefixItems"}
+_SCHEMA_MAPS = {"properties", "patternProperties", "$defs", "definitions", "dependentSchemas"}
+
+
+class SpecError(Exception):
+    """The spec cannot be served. `problems` names every fault found, each with file and place."""
+
+    def __init__(self, problems: list[str]) -> None:
+        self.problems = problems
+        super().__init__("\n".join(problems))
+
+
+@dataclass(frozen=True)
+class Spec:
+    """A loaded, bundled and checked OpenAPI document."""
+
+    document: dict[str, Any]
+    version: str
+    source: Path
+    origins: dict[str, str] = field(default_factory=dict, compare=False, repr=False)
+
+    def operations(self) -> Iterator[tuple[str, str, dict[str, Any], dict[str, Any]]]:
+        """Yield `(path, method, operation, path_item)` for every operation, in document order."""
+        for path, item in (self.document.get("paths") or {}).items():
+            for method in HTTP_METHODS:
+                operation = item.get(method)
+                if isinstance(operation, dict):
+                    yield path, method, operation, item
+
+
+def load_spec(path: Path | str) -> Spec:
+    """Load, bundle and validate the spec at `path`: a file, or a folder holding `openapi.yaml`.
+
+    >>> spec = load_spec("spec")                                    # doctest: +SKIP
+    >>> spec.version, sorted(spec.document["paths"])[:1]            # doctest: +SKIP
+    ('3.0', ['/todos'])
+    """
+    root = _find_root(Path(path))
+    bundler = _Bundler(root)
+    document = bundler.bundle()
+    version = _version_of(document, root)
+    problems = bundler.problems + _validate(document, version, bundler.origins)
+    if problems:
+        raise SpecError(problems)
+    return Spec(document=document, version=version, source=root, origins=bundler.origins)
+
+
+def _find_root(path: Path) -> Path:
+    if path.is_dir():
+        for name in ROOT_NAMES:
+            if (path / name).is_file():
+                return path / name
+        raise SpecError([f"{path}: no {', '.join(ROOT_NAMES)} in this folder"])
+    if not path.is_file():
+        raise SpecError([f"{path}: no such file or folder"])
+    return path
+
+
+def _version_of(document: dict[str, Any], root: Path) -> str:
+    raw = str(document.get("openapi", ""))
+    if re.fullmatch(r"3\.0\.\d+", raw):
+        return "3.0"
+    if re.fullmatch(r"3\.1\.\d+", raw):
+        return "3.1"
+    raise SpecError([f"{root}: /openapi: unsupported version {raw!r}; Charter serves 3.0.x and 3.1.x"])
+
+
+class _Bundler:
+    """Walks the root document, loading referenced files and rewriting their references."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root.resolve()
+        self.files: dict[Path, Any] = {}
+        self.problems: list[str] = []
+        self.origins: dict[str, str] = {"": _show(self.root)}
+        self.schema_names: dict[tuple[Path, str], str] = {}
+        self.inlining: set[tuple[Path, str]] = set()
+        self.unreadable: dict[Path, str] = {}
+        self.placed: set[tuple[Path, str]] = set()
+        self.document: dict[str, Any] = {}
+
+    def bundle(self) -> dict[str, Any]:
+        loaded = self._load(self.root)
+        if not isinstance(loaded, dict):
+            if not self.problems:
+                self.problems.append(f"{_show(self.root)}: the document is not a mapping")
+            raise SpecError(self.problems)
+        self.document = copy.deepcopy(loaded)
+        components = self.document.setdefault("components", {})
+        schemas = components.setdefault("schemas", {})
+        # Components that merely point at another file keep their name for what they point at.
+        for name, node in list(schemas.items()):
+            target = self._external_target(node, self.root)
+            if target is not None:
+                self.schema_names[target] = name
+        for name in list(schemas):
+            out = f"/components/schemas/{escape(name)}"
+            schemas[name] = self._walk(schemas[name], self.root, out, out, True)
+        for key in list(self.document):
+            if key == "components":
+                for part in [k for k in components if k != "schemas"]:
+                    out = f"/components/{escape(part)}"
+                    components[part] = self._walk(components[part], self.root, out, out, False)
+            else:
+                out = f"/{escape(key)}"
+                self.document[key] = self._walk(self.document[key], self.root, out, out, False)
+        return self.document
+
+    def _load(self, path: Path) -> Any:
+        if path in self.files:
+            return self.files[path]
+        try:
+            text = path.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            reason = exc.strerror if isinstance(exc, OSError) else "not UTF-8 text"
+            self.unreadable[path] = str(reason)
+            if path == self.root:
+                self.problems.append(f"{_show(path)}: cannot read: {reason}")
+            self.files[path] = None
+            return None
+        try:
+            data = yaml.safe_load(text)
+        except yaml.YAMLError as exc:
+            mark = getattr(exc, "problem_mark", None)
+            where = f" line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+            reason = getattr(exc, "problem", None) or str(exc)
+            self.problems.append(f"{_show(path)}:{where}: invalid YAML: {reason}")
+            data = None
+        self.files[path] = data
+        return data
+
+    def _external_target(self, node: Any, base: Path) -> tuple[Path, str] | None:
+        if not (isinstance(node, dict) and isinstance(node.get("$ref"), str)):
+            return None
+        ref: str = node["$ref"]
+        if ref.startswith("#"):
+            return (base, unquote(ref[1:])) if base != self.root else None
+        file_part, _, pointer = ref.partition("#")
+        if "://" in file_part:
+            return None
+        return ((base.parent / unquote(file_part)).resolve(), unquote(pointer))
+
+    def _walk(self, node: Any, base: Path, out: str, src: str, is_schema: bool) -> Any:
+        """Rewrite `node` (from file `base`, at pointer `src` there) to live at `out` in the bundle."""
+        if isinstance(node, list):
+            return [self._walk(item, base, f"{out}/{i}", f"{src}/{i}", False)
+                    for i, item in enumerate(node)]
+        if not isinstance(node, dict):
+            return node
+        target = self._external_target(node, base)
+        if target is not None:
+            siblings = {k: v for k, v in node.items() if k != "$ref"}
+            return self._follow(target, siblings, base, out, is_schema, node["$ref"], src)
+        if "$ref" in node and isinstance(node["$ref"], str) and "://" in node["$ref"]:
+            self.problems.append(f"{_show(base)}: {src}/$ref: remote references are not supported "
+                                 f"({node['$ref']}); the server uses no network")
+            return node
+        result: dict[str, Any] = {}
+        for key, value in node.items():
+            if is_schema and key == "definitions":
+                continue  # every reference into it was moved to components.schemas
+            child_out, child_src = f"{out}/{escape(key)}", f"{src}/{escape(key)}"
+            if is_schema and key in _SCHEMA_MAPS and isinstance(value, dict):
+                result[key] = {k: self._walk(v, base, f"{child_out}/{escape(k)}",
+                                             f"{child_src}/{escape(k)}", True)
+                               for k, v in value.items()}
+            elif is_schema and key in _SCHEMA_LISTS and isinstance(value, list):
+                result[key] = [self._walk(v, base, f"{child_out}/{i}", f"{child_src}/{i}", True)
+                               for i, v in enumerate(value)]
+            else:
+                child_is_schema = key == "schema" or (is_schema and key in _SCHEMA_VALUED)
+                result[key] = self._walk(value, base, child_out, child_src, child_is_schema)
+        return result
+
+    def _follow(self, target: tuple[Path, str], siblings: dict[str, Any], base: Path, out: str,
+                is_schema: bool, ref: str, src: str) -> Any:
+        path, pointer = target
+        data = self._load(path)
+        if data is None:
+            if path in self.unreadable:
+                self.problems.append(f"{_show(base)}: {src or '/'}: $ref {ref!r} cannot be "
+                                     f"loaded: {self.unreadable[path]}")
+            return {}
+        try:
+            found = resolve_pointer(data, pointer)
+        except RefError:
+            self.problems.append(f"{_show(base)}: {src or '/'}: $ref {ref!r} points nowhere "
+                                 f"(no {pointer or '/'} in {path.name})")
+            return {}
+        if is_schema:
+            name = self._schema_component(path, pointer, found)
+            ref_node: dict[str, Any] = {"$ref": f"#/components/schemas/{escape(name)}"}
+            if out == f"/components/schemas/{escape(name)}":
+                placed = self.document["components"]["schemas"][name]
+                return {**placed, **siblings} if isinstance(placed, dict) else placed
+            return {**ref_node, **siblings}
+        key = (path, pointer)
+        if key in self.inlining:
+            self.problems.append(f"{_show(base)}: {src}: $ref {ref!r} is circular")
+            return {}
+        self.inlining.add(key)
+        self.origins[out] = f"{_show(path)}#{pointer}"
+        try:
+            inlined = self._walk(found, path, out, pointer, False)
+        finally:
+            self.inlining.discard(key)
+        return {**inlined, **siblings} if isinstance(inlined, dict) else inlined
+
+    def _schema_component(self, path: Path, pointer: str, found: Any) -> str:
+        key = (path, pointer)
+        if key in self.schema_names:
+            name = self.schema_names[key]
+            if key not in self.placed:
+                self._place_schema(name, path, pointer, found)
+            return name
+        title = found.get("title") if isinstance(found, dict) else None
+        base_name = pointer.rsplit("/", 1)[-1] if pointer.strip("/") else (title or path.stem)
+        name = re.sub(r"[^A-Za-z0-9._-]", "_", str(base_name)) or "Schema"
+        schemas = self.document["components"]["schemas"]
+        candidate, n = name, 1
+        while candidate in schemas:
+            n += 1
+            candidate = f"{name}{n}"
+        self.schema_names[key] = candidate
+        self._place_schema(candidate, path, pointer, found)
+        return candidate
+
+    def _place_schema(self, name: str, path: Path, pointer: str, found: Any) -> None:
+        schemas = self.document["components"]["schemas"]
+        self.placed.add((path, pointer))  # first: recursive schemas come back here
+        schemas[name] = {}
+        out = f"/components/schemas/{escape(name)}"
+        self.origins[out] = f"{_show(path)}#{pointer}"
+        schemas[name] = self._walk(found, path, out, pointer, True)
+
+
+def _show(path: Path) -> str:
+    """A path as the user wrote it: relative to the working directory when below it."""
+    try:
+        return str(path.resolve().relative_to(Path.cwd()))
+    except ValueError:
+        return str(path)
+
+
+def _where(origins: dict[str, str], pointer: str) -> str:
+    """Name the source file and place of a pointer into the bundled document."""
+    best = max((p for p in origins if pointer == p or pointer.startswith(p + "/") or p == ""),
+               key=len)
+    source = origins[best]
+    file, _, inner = source.partition("#")
+    rest = pointer[len(best):]
+    return f"{file}: {(inner + rest) or '/'}"
+
+
+def _validate(document: dict[str, Any], version: str, origins: dict[str, str]) -> list[str]:
+    validator_class = OpenAPIV31SpecValidator if version == "3.1" else OpenAPIV30SpecValidator
+    problems: list[str] = []
+    try:
+        errors = list(validator_class(document).iter_errors())
+    except Exception as exc:  # the validator itself can trip over a badly broken document
+        return [f"{_where(origins, '')}: the spec could not be checked: {exc}"]
+    for error in errors:
+        if hasattr(error, "absolute_path") and hasattr(error, "message"):
+            context = list(getattr(error, "context", None) or [])
+            deepest = best_match(context) if context else error
+            path = list(error.absolute_path)
+            extra = list(deepest.relative_path) if deepest is not error else []
+            pointer = "".join(f"/{escape(str(p))}" for p in path + extra)
+            message = str(deepest.message).splitlines()[0]
+            if len(message) > 240:
+                message = message[:240] + "..."
+            problems.append(f"{_where(origins, pointer)}: {message}")
+        else:
+            problems.append(f"{_where(origins, '')}: {error}")
+    return problems

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from functools import cached_property
 from typing import Any
 from urllib.parse import unquote
@@ -15,12 +16,19 @@ class Request:
     Handlers that want it declare a constructor argument named `request`.
     """
 
-    __slots__ = ("__dict__", "body", "request_id", "scope")
+    __slots__ = ("__dict__", "body", "request_id", "scope", "services")
 
-    def __init__(self, scope: Scope, body: bytes, request_id: str) -> None:
+    def __init__(
+        self,
+        scope: Scope,
+        body: bytes,
+        request_id: str,
+        services: Mapping[str, Any] | None = None,
+    ) -> None:
         self.scope = scope
         self.body = body
         self.request_id = request_id
+        self.services: Mapping[str, Any] = services if services is not None else {}
 
     @property
     def method(self) -> str:

@@ -1,0 +1,301 @@
+"""Binding: each operationId to a handler method, with its arguments and dependencies resolved.
+
+Handlers are plain classes (or functions) in a package. For every request the bound class is
+instantiated with the dependencies its constructor names, and the method is called with keyword
+arguments named after the spec's parameters.
+"""
+
+from __future__ import annotations
+
+import builtins
+import functools
+import importlib
+import inspect
+import keyword
+import pkgutil
+import re
+import sys
+from collections.abc import Awaitable, Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from types import ModuleType
+from typing import Any
+
+import anyio.to_thread
+
+from server.requests import Request
+
+BODY = "body"
+_BUILTINS = frozenset(dir(builtins))
+
+
+def python_name(name: str) -> str:
+    """The snake_case argument name for a spec parameter name.
+
+    >>> python_name("isComplete"), python_name("X-Request-ID"), python_name("HTMLPage")
+    ('is_complete', 'x_request_id', 'html_page')
+    """
+    name = re.sub(r"([A-Z]+)([A-Z][a-z])", r"\1_\2", name)
+    name = re.sub(r"([a-z0-9])([A-Z])", r"\1_\2", name)
+    name = re.sub(r"\W+", "_", name).strip("_").lower()
+    if not name or name[0].isdigit():
+        name = f"p_{name}"
+    return name
+
+
+def argument_candidates(name: str) -> tuple[str, ...]:
+    """Names an argument may take: `filter` may be `filter` or `filter_`; `class` only `class_`."""
+    snake = python_name(name)
+    if keyword.iskeyword(snake):
+        return (f"{snake}_",)
+    if snake in _BUILTINS:
+        return (f"{snake}_", snake)
+    return (snake,)
+
+
+@dataclass(frozen=True)
+class SpecArguments:
+    """What the spec supplies to one operation: its parameters `(name, in, required)`, and a body."""
+
+    label: str
+    parameters: tuple[tuple[str, str, bool], ...]
+    has_body: bool
+    body_required: bool = False
+
+
+Invoke = Callable[[Request, dict[str, Any]], Awaitable[Any]]
+
+
+@dataclass(frozen=True)
+class Binding:
+    """A bound operation: what it calls, and how spec values become keyword arguments."""
+
+    target: str
+    invoke: Invoke
+    arguments: Mapping[str, str] = field(default_factory=dict)
+    """Spec parameter name (or "body") -> Python keyword argument name."""
+
+
+class Handlers:
+    """The classes and functions found in a handlers package, imported once at start-up."""
+
+    def __init__(self, package: str) -> None:
+        self.package = package
+        self.classes: dict[str, list[type]] = {}
+        self.modules: dict[str, ModuleType] = {}
+        root = importlib.import_module(package)
+        self.root = root
+        modules = [root]
+        for info in pkgutil.walk_packages(getattr(root, "__path__", []), prefix=f"{package}."):
+            modules.append(importlib.import_module(info.name))
+        for module in modules:
+            self.modules[module.__name__] = module
+            for value in vars(module).values():
+                if inspect.isclass(value) and value.__module__ == module.__name__:
+                    self.classes.setdefault(value.__name__, []).append(value)
+
+    def services_factory(self) -> Callable[..., Mapping[str, Any]] | None:
+        factory = getattr(self.root, "services", None)
+        return factory if callable(factory) else None
+
+    def find_class(self, name: str) -> type | None:
+        found = self.classes.get(name)
+        if found and len(found) == 1:
+            return found[0]
+        return None
+
+    def import_attribute(self, dotted: str) -> Any:
+        """Find `module.attr` (or `module.Class.method`) relative to the package, then absolutely."""
+        parts = dotted.split(".")
+        for prefix in (f"{self.package}.", ""):
+            for cut in range(len(parts) - 1, 0, -1):
+                module_name = prefix + ".".join(parts[:cut])
+                try:
+                    module: Any = self.modules.get(module_name) or importlib.import_module(
+                        module_name)
+                except ImportError:
+                    continue
+                value = module
+                try:
+                    for attr in parts[cut:]:
+                        value = getattr(value, attr)
+                except AttributeError:
+                    continue
+                return value
+        return None
+
+
+def bind(
+    operation: Mapping[str, Any],
+    args: SpecArguments,
+    handlers: Handlers,
+    dependencies: Iterable[str],
+) -> tuple[Binding | None, list[str]]:
+    """Bind one operation to its handler; return the binding or the problems that prevent it."""
+    op_id = operation.get("operationId")
+    owner, function, target, problems = _locate(operation, op_id, handlers)
+    if problems or function is None:
+        return None, [f"{args.label}: {p}" for p in problems]
+    arguments, problems = _map_arguments(function, args, target)
+    make_instance = None
+    if owner is not None:
+        make_instance, ctor_problems = _instance_factory(owner, set(dependencies))
+        problems += ctor_problems
+    if problems:
+        return None, [f"{args.label}: {p}" for p in problems]
+    return Binding(target=target, invoke=_invoker(owner, function, make_instance),
+                   arguments=arguments), []
+
+
+def _locate(
+    operation: Mapping[str, Any], op_id: Any, handlers: Handlers
+) -> tuple[type | None, Callable[..., Any] | None, str, list[str]]:
+    controller = operation.get("x-controller-name")
+    router = operation.get("x-openapi-router-controller")
+    if controller:
+        method = operation.get("x-operation-name") or (str(op_id).rsplit(".", 1)[-1]
+                                                       if op_id else None)
+        if not method:
+            return None, None, "", ["x-controller-name needs x-operation-name or an operationId"]
+        return _class_method(handlers, str(controller), str(method))
+    if not op_id:
+        return None, None, "", ["no operationId, so no handler can be bound"]
+    op_id = str(op_id)
+    if router:
+        found = handlers.import_attribute(f"{router}.{op_id}")
+        if found is None:
+            return None, None, "", [f"no {op_id!r} in x-openapi-router-controller {router!r}"]
+        return _from_attribute(found, f"{router}.{op_id}")
+    if "." in op_id:
+        class_name, _, method = op_id.rpartition(".")
+        if "." not in class_name and class_name in handlers.classes:
+            return _class_method(handlers, class_name, method)
+        found = handlers.import_attribute(op_id)
+        if found is not None:
+            return _from_attribute(found, op_id)
+    return None, None, "", [f"no handler for operationId {op_id!r}: expected a class method "
+                            f"like `Class.method` or a function `module.function` in package "
+                            f"{handlers.package!r}"]
+
+
+def _class_method(
+    handlers: Handlers, class_name: str, method: str
+) -> tuple[type | None, Callable[..., Any] | None, str, list[str]]:
+    classes = handlers.classes.get(class_name, [])
+    if len(classes) > 1:
+        where = ", ".join(c.__module__ for c in classes)
+        return None, None, "", [f"class {class_name!r} is ambiguous: defined in {where}"]
+    if not classes:
+        return None, None, "", [f"no class {class_name!r} in package {handlers.package!r}"]
+    owner = classes[0]
+    for name in dict.fromkeys((method, python_name(method))):
+        function = getattr(owner, name, None)
+        if callable(function):
+            return owner, function, f"{owner.__module__}.{owner.__qualname__}.{name}", []
+    return None, None, "", [f"class {class_name!r} has no method {method!r}"
+                            + (f" or {python_name(method)!r}" if python_name(method) != method
+                               else "")]
+
+
+def _from_attribute(
+    found: Any, dotted: str
+) -> tuple[type | None, Callable[..., Any] | None, str, list[str]]:
+    qualname = getattr(found, "__qualname__", "")
+    module = sys.modules.get(getattr(found, "__module__", "") or "")
+    if "." in qualname and module is not None:
+        owner = getattr(module, qualname.split(".")[0], None)
+        if inspect.isclass(owner):
+            return owner, found, f"{module.__name__}.{qualname}", []
+    if callable(found) and not inspect.isclass(found):
+        return None, found, f"{getattr(found, '__module__', '')}.{qualname or dotted}", []
+    return None, None, "", [f"{dotted!r} is not a function or method"]
+
+
+def _map_arguments(
+    function: Callable[..., Any], args: SpecArguments, target: str
+) -> tuple[dict[str, str], list[str]]:
+    signature = inspect.signature(function)
+    accepted = [p for p in signature.parameters.values()
+                if p.name != "self" and p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)]
+    by_name = {p.name: p for p in accepted}
+    takes_any = any(p.kind is p.VAR_KEYWORD for p in signature.parameters.values())
+    problems: list[str] = []
+    arguments: dict[str, str] = {}
+    claimed: dict[str, str] = {}
+    supplied = [(name, where) for name, where, _ in args.parameters]
+    if args.has_body:
+        supplied.append((BODY, "body"))
+    for name, where in supplied:
+        candidates = (BODY,) if where == "body" else argument_candidates(name)
+        chosen = next((c for c in candidates if c in by_name), None)
+        if chosen is None and takes_any:
+            chosen = candidates[0]
+        key = chosen or candidates[0]
+        if key in claimed:
+            problems.append(f"parameter clash: {where} {name!r} and {claimed[key]} both bind to "
+                            f"argument {key!r} of {target}")
+            continue
+        claimed[key] = f"{where} {name!r}"
+        if chosen is not None:
+            arguments[name if where != "body" else BODY] = chosen
+    for parameter in accepted:
+        if parameter.name in claimed:
+            continue
+        if parameter.default is parameter.empty:
+            problems.append(f"{target} requires argument {parameter.name!r}, which the spec does "
+                            f"not supply (spec supplies: "
+                            f"{', '.join(sorted(claimed)) or 'nothing'})")
+    return arguments, problems
+
+
+def _instance_factory(
+    owner: type, dependencies: set[str]
+) -> tuple[Callable[[Request], Any], list[str]]:
+    """Build `request -> instance`; `request` itself is always a dependency."""
+    init = owner.__init__
+    if init is object.__init__:
+        return lambda _request: owner(), []
+    signature = inspect.signature(init)
+    wanted: list[str] = []
+    problems: list[str] = []
+    for parameter in list(signature.parameters.values())[1:]:
+        if parameter.kind in (parameter.VAR_POSITIONAL, parameter.VAR_KEYWORD):
+            continue
+        if parameter.name in dependencies or parameter.name == "request":
+            wanted.append(parameter.name)
+        elif parameter.default is parameter.empty:
+            problems.append(f"{owner.__name__}.__init__ needs {parameter.name!r}, which is not a "
+                            f"registered dependency (available: {', '.join(sorted(dependencies))})")
+    names = tuple(wanted)
+
+    def make_instance(request: Request) -> Any:
+        services = request.services
+        return owner(**{name: request if name == "request" else services[name]
+                        for name in names})
+    return make_instance, problems
+
+
+def _invoker(
+    owner: type | None,
+    function: Callable[..., Any],
+    make_instance: Callable[[Request], Any] | None,
+) -> Invoke:
+    is_async = inspect.iscoroutinefunction(function)
+    name = function.__name__
+    if owner is not None and make_instance is not None:
+        if is_async:
+            async def invoke_async_method(request: Request, kwargs: dict[str, Any]) -> Any:
+                return await getattr(make_instance(request), name)(**kwargs)
+            return invoke_async_method
+
+        async def invoke_sync_method(request: Request, kwargs: dict[str, Any]) -> Any:
+            method = getattr(make_instance(request), name)
+            return await anyio.to_thread.run_sync(functools.partial(method, **kwargs))
+        return invoke_sync_method
+    if is_async:
+        async def invoke_async_function(request: Request, kwargs: dict[str, Any]) -> Any:
+            return await function(**kwargs)
+        return invoke_async_function
+
+    async def invoke_sync_function(request: Request, kwargs: dict[str, Any]) -> Any:
+        return await anyio.to_thread.run_sync(functools.partial(function, **kwargs))
+    return invoke_sync_function

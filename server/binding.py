@@ -251,7 +251,7 @@ def _instance_factory(
     owner: type, dependencies: set[str]
 ) -> tuple[Callable[[Request], Any], list[str]]:
     """Build `request -> instance`; `request` itself is always a dependency."""
-    init = owner.__init__
+    init = owner.__init__  # type: ignore[misc]
     if init is object.__init__:
         return lambda _request: owner(), []
     signature = inspect.signature(init)

@@ -212,8 +212,11 @@ def render_error(
             "request %s failed with %s", request_id or "-", status,
             exc_info=(type(exc), exc, exc.__traceback__),
         )
-        # Internal messages stay internal; a response-contract breach is meant to be read.
-        if not debug and type(error) in (InternalServerError, HttpError):
+        # Internal messages stay internal unless debugging; a response-contract breach is
+        # meant to be read.
+        if debug and error is not exc:
+            message = str(exc) or type(exc).__name__
+        elif not debug and type(error) in (InternalServerError, HttpError):
             message = "Internal Server Error"
     body: dict[str, Any]
     if error_format == "problem":

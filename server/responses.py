@@ -28,6 +28,7 @@ class Response:
     ) -> None:
         self.status = status
         self.headers = {k.lower(): v for k, v in (headers or {}).items()}
+        self.media_type: str | None
         if isinstance(content, bytes | bytearray | memoryview):
             self.body = bytes(content)
             self.media_type = media_type or "application/octet-stream"

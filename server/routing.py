@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Generic, TypeVar
 from urllib.parse import unquote
@@ -103,7 +103,7 @@ class Router(Generic[T]):
         return None if methods is None else allowed_methods(methods)
 
 
-def allowed_methods(methods: dict[str, object]) -> list[str]:
+def allowed_methods(methods: Mapping[str, object]) -> list[str]:
     allowed = sorted(methods)
     if "GET" in methods and "HEAD" not in methods:
         allowed.append("HEAD")

@@ -1,0 +1,123 @@
+"""The application: builds everything from settings at start-up, and is the ASGI entry point."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from typing import Any
+
+from server.binding import Handlers
+from server.cors import CORSMiddleware
+from server.explorer import Explorer
+from server.operations import Operation, compile_operations
+from server.pipeline import Pipeline
+from server.publish import Publisher, base_url
+from server.requests import Request
+from server.responses import Response
+from server.routing import Router
+from server.settings import Settings
+from server.spec import Spec, SpecError, load_spec
+from server.types import ASGIApp, Receive, Scope, Send
+from server.validation import SchemaValidators
+
+logger = logging.getLogger("charter")
+
+
+class ContractError(SpecError):
+    """The spec and the handlers do not fit together; `problems` lists every fault."""
+
+
+class App:
+    """A Charter server for one spec and one handlers package: an ASGI application.
+
+    >>> app = App(Settings.from_env(spec="spec", handlers="handlers"))   # doctest: +SKIP
+    >>> # uvicorn.run(app)
+    """
+
+    def __init__(self, settings: Settings | None = None, **overrides: Any) -> None:
+        self.settings = settings = settings or Settings.from_env(**overrides)
+        self.spec: Spec = load_spec(settings.spec)
+        handlers, problems = _import_handlers(settings.handlers)
+        self.services: dict[str, Any] = {"settings": settings}
+        if handlers is not None and (factory := handlers.services_factory()) is not None:
+            self.services.update(factory(settings))
+        self.validators = SchemaValidators(self.spec.document, self.spec.version)
+        operations, more, unbound = compile_operations(
+            self.spec, self.validators, handlers, self.services, settings)
+        problems += more
+        if problems:
+            self.close()
+            raise ContractError(problems)
+        self.operations: list[Operation] = operations
+        self.unbound = unbound
+        self.router: Router[Operation] = Router(
+            (op.path, op.method, op) for op in operations)
+        self.pipeline = Pipeline(self.router, settings, self.services)
+        self.publisher = Publisher(self.spec, error_format=settings.error_format,
+                                   unbound=unbound)
+        self.explorer = Explorer(settings.explorer_path, "/openapi.json")
+        self._served: Mapping[str, Any] = {
+            "/openapi.json": self.publisher.render_json,
+            "/openapi.yaml": self.publisher.render_yaml,
+        }
+        self._app: ASGIApp = self._dispatch
+        if settings.cors_enabled:
+            self._app = CORSMiddleware(self._dispatch, settings)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            await self._app(scope, receive, send)
+        elif scope["type"] == "lifespan":
+            await self._lifespan(receive, send)
+
+    async def _dispatch(self, scope: Scope, receive: Receive, send: Send) -> None:
+        path: str = scope["path"]
+        if scope["method"] in ("GET", "HEAD") and (
+            path in self._served or path.startswith(self.settings.explorer_path)
+        ):
+            response = self._builtin(scope, path)
+            if response is not None:
+                await response.send(send, head=scope["method"] == "HEAD")
+                return
+        await self.pipeline.handle(scope, receive, send)
+
+    def _builtin(self, scope: Scope, path: str) -> Response | None:
+        render = self._served.get(path)
+        if render is None:
+            return self.explorer.find(path)
+        url = base_url(scope, Request(scope, b"", "").headers)
+        media_type = "application/json" if path.endswith(".json") else "application/yaml"
+        return Response(render(url), media_type=media_type)
+
+    async def _lifespan(self, receive: Receive, send: Send) -> None:
+        while True:
+            message = await receive()
+            if message["type"] == "lifespan.startup":
+                await send({"type": "lifespan.startup.complete"})
+            elif message["type"] == "lifespan.shutdown":
+                self.close()
+                await send({"type": "lifespan.shutdown.complete"})
+                return
+
+    def close(self) -> None:
+        """Close the services that can be closed (database engines, clients)."""
+        for name, service in self.services.items():
+            close = getattr(service, "close", None)
+            if name != "settings" and callable(close):
+                try:
+                    close()
+                except Exception:
+                    logger.exception("closing service %r failed", name)
+
+
+def _import_handlers(package: str) -> tuple[Handlers | None, list[str]]:
+    try:
+        return Handlers(package), []
+    except Exception as exc:  # a broken handler module is a contract problem, not a crash
+        return None, [f"handlers package {package!r} cannot be imported: "
+                      f"{type(exc).__name__}: {exc}"]
+
+
+def create_app() -> App:
+    """The factory `charter serve` gives uvicorn: settings come from the environment."""
+    return App(Settings.from_env())

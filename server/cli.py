@@ -1,0 +1,122 @@
+"""The command line: `charter serve`, `charter check` and `charter spec`."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from server.settings import Settings
+from server.spec import SpecError
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the `charter` command; returns the exit status.
+
+    >>> main(["check", "--spec", "spec"])          # doctest: +SKIP
+    0
+    """
+    parser = _parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "command", None):
+        parser.print_help()
+        return 2
+    sys.path.insert(0, os.getcwd())  # the handlers package lives beside the spec
+    overrides = {"spec": args.spec, "handlers": args.handlers,
+                 "allow_unbound": True if args.allow_unbound else None}
+    if args.command == "serve":
+        overrides.update(host=args.host, port=args.port, workers=args.workers,
+                         reload=True if args.reload else None)
+    settings = Settings.from_env(**overrides)
+    command = {"serve": _serve, "check": _check, "spec": _spec}[args.command]
+    return command(settings, args)
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="charter", description="OpenAPI-first contract server")
+    commands = parser.add_subparsers(dest="command")
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--spec", type=Path, help="the spec file or folder (default: spec)")
+    common.add_argument("--handlers", help="the handlers package (default: handlers)")
+    common.add_argument("--allow-unbound", action="store_true",
+                        help="serve operations without a handler as 501 instead of refusing")
+    serve = commands.add_parser("serve", parents=[common], help="serve the API")
+    serve.add_argument("--host")
+    serve.add_argument("--port", type=int)
+    serve.add_argument("--workers", type=int)
+    serve.add_argument("--reload", action="store_true")
+    commands.add_parser("check", parents=[common],
+                        help="load the spec, bind the handlers, report; non-zero on problems")
+    spec = commands.add_parser("spec", parents=[common], help="print the merged spec")
+    spec.add_argument("--yaml", action="store_true", help="YAML instead of JSON")
+    return parser
+
+
+def _build(settings: Settings) -> object | None:
+    from server.app import App
+
+    try:
+        return App(settings)
+    except SpecError as exc:
+        _report(exc.problems)
+        return None
+
+
+def _report(problems: list[str]) -> None:
+    noun = "problem" if len(problems) == 1 else "problems"
+    print(f"charter: the contract is broken ({len(problems)} {noun}):", file=sys.stderr)
+    for problem in problems:
+        print(f"  - {problem}", file=sys.stderr)
+
+
+def _serve(settings: Settings, args: argparse.Namespace) -> int:
+    import uvicorn
+
+    if _build(settings) is None:  # fail fast, with the full report, before forking workers
+        return 1
+    # Workers and reload re-create the app in each process from the environment.
+    for key, value in {"CHARTER_SPEC": str(settings.spec), "CHARTER_HANDLERS": settings.handlers,
+                       "CHARTER_ALLOW_UNBOUND": "1" if settings.allow_unbound else "0"}.items():
+        os.environ[key] = value
+    uvicorn.run("server.app:create_app", factory=True, host=settings.host, port=settings.port,
+                workers=settings.workers if settings.workers > 1 else None,
+                reload=settings.reload, log_level="info", access_log=False)
+    return 0
+
+
+def _check(settings: Settings, args: argparse.Namespace) -> int:
+    app = _build(settings)
+    if app is None:
+        return 1
+    from server.app import App
+
+    assert isinstance(app, App)
+    print(f"charter: {app.spec.source} (OpenAPI {app.spec.document.get('openapi')}) "
+          f"with handlers {settings.handlers!r}")
+    for operation in app.operations:
+        print(f"  {operation.method:7} {operation.path:30} {operation.operation_id or '-':32} "
+              f"-> {operation.target}")
+    unbound = f", {len(app.unbound)} unbound (501)" if app.unbound else ""
+    print(f"charter: {len(app.operations)} operations bound{unbound}; the contract holds.")
+    app.close()
+    return 0
+
+
+def _spec(settings: Settings, args: argparse.Namespace) -> int:
+    app = _build(settings)
+    if app is None:
+        return 1
+    from server.app import App
+
+    assert isinstance(app, App)
+    url = f"http://{settings.host}:{settings.port}"
+    output = app.publisher.render_yaml(url) if args.yaml else app.publisher.render_json(url)
+    sys.stdout.write(output.decode() + ("" if args.yaml else "\n"))
+    app.close()
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

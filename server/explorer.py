@@ -1,0 +1,145 @@
+"""The API explorer: Swagger UI served from the `swagger-ui-bundle` package's files, no network."""
+
+from __future__ import annotations
+
+import functools
+import json
+from pathlib import Path
+
+import swagger_ui_bundle  # type: ignore[import-untyped]  # ships no py.typed
+
+from server.responses import Response
+
+_ASSET_DIR = Path(str(swagger_ui_bundle.swagger_ui_path))
+# The directory is named after the Swagger UI release it holds, e.g. "swagger-ui-4.15.5".
+_VERSION = _ASSET_DIR.name.removeprefix("swagger-ui-")
+
+# Only what the index page loads. The source maps (~5 MB) are left out: a browser asks for
+# them only while its developer tools are open, and a missing map costs nothing else.
+_ASSETS: dict[str, str] = {
+    "swagger-ui.css": "text/css; charset=utf-8",
+    "swagger-ui-bundle.js": "text/javascript; charset=utf-8",
+    "swagger-ui-standalone-preset.js": "text/javascript; charset=utf-8",
+    "favicon-32x32.png": "image/png",
+    "favicon-16x16.png": "image/png",
+    "oauth2-redirect.html": "text/html; charset=utf-8",
+}
+
+# The file names carry no version, so the index adds `?v=<version>` to every asset URL:
+# an upgraded package changes the URLs, and a day's caching never serves stale files.
+_ASSET_CACHE = {"cache-control": "public, max-age=86400"}
+_INDEX_CACHE = {"cache-control": "no-cache"}
+
+_INDEX = """\
+<!DOCTYPE html>
+<html lang="en">
+<head>
+  <meta charset="utf-8">
+  <title>API Explorer</title>
+  <link rel="stylesheet" href="./swagger-ui.css?v={version}">
+  <link rel="icon" type="image/png" href="./favicon-32x32.png?v={version}" sizes="32x32">
+  <link rel="icon" type="image/png" href="./favicon-16x16.png?v={version}" sizes="16x16">
+  <style>
+    html {{ box-sizing: border-box; overflow-y: scroll; }}
+    *, *:before, *:after {{ box-sizing: inherit; }}
+    body {{ margin: 0; background: #fafafa; }}
+  </style>
+</head>
+<body>
+  <div id="swagger-ui"></div>
+  <script src="./swagger-ui-bundle.js?v={version}" charset="utf-8"></script>
+  <script src="./swagger-ui-standalone-preset.js?v={version}" charset="utf-8"></script>
+  <script>
+    window.onload = function () {{
+      // Resolved against this page, so the explorer keeps working behind a mount path.
+      var here = window.location.href;
+      window.ui = SwaggerUIBundle({{
+        url: new URL({spec_url}, here).href,
+        oauth2RedirectUrl: new URL("./oauth2-redirect.html", here).href,
+        dom_id: "#swagger-ui",
+        deepLinking: true,
+        tryItOutEnabled: true,
+        validatorUrl: null,
+        presets: [SwaggerUIBundle.presets.apis, SwaggerUIStandalonePreset],
+        plugins: [SwaggerUIBundle.plugins.DownloadUrl],
+        layout: "StandaloneLayout"
+      }});
+    }};
+  </script>
+</body>
+</html>
+"""
+
+
+class Explorer:
+    """Answers the explorer's URLs with responses built once, at start-up.
+
+    `GET {prefix}` redirects to `{prefix}/`, which is the Swagger UI page; the page loads its
+    assets from beside itself and the spec from `spec_url`, both by relative URL. The caller
+    routes GET and HEAD here (`Response.send(head=True)` drops the body).
+
+    >>> explorer = Explorer("/explorer", spec_url="/openapi.json")
+    >>> explorer.find("/explorer").headers["location"]
+    'explorer/'
+    >>> explorer.find("/explorer/swagger-ui.css").media_type
+    'text/css; charset=utf-8'
+    >>> explorer.find("/explorer/nope") is None
+    True
+    """
+
+    __slots__ = ("_responses", "prefix", "spec_url")
+
+    def __init__(self, prefix: str = "/explorer", spec_url: str = "/openapi.json") -> None:
+        if prefix and not prefix.startswith("/"):
+            raise ValueError(f"explorer prefix must start with '/', got {prefix!r}")
+        self.prefix = prefix.rstrip("/")
+        self.spec_url = spec_url
+        index = _render_index(_relative_url(self.prefix, spec_url))
+        responses = {
+            f"{self.prefix}/": Response(
+                index, media_type="text/html; charset=utf-8", headers=_INDEX_CACHE
+            ),
+        }
+        if self.prefix:
+            # Relative, so that behind a proxy's mount path the browser stays under it.
+            location = self.prefix.rsplit("/", 1)[1] + "/"
+            responses[self.prefix] = Response.raw(301, {"location": location}, b"")
+        for name, media_type in _ASSETS.items():
+            responses[f"{self.prefix}/{name}"] = Response(
+                _read_asset(name), media_type=media_type, headers=_ASSET_CACHE
+            )
+        self._responses = responses
+
+    def find(self, path: str) -> Response | None:
+        """The response for `path`, or None when the path is not the explorer's.
+
+        >>> Explorer("/docs").find("/docs/").media_type
+        'text/html; charset=utf-8'
+        """
+        return self._responses.get(path)
+
+
+def _relative_url(prefix: str, spec_url: str) -> str:
+    """`spec_url` relative to the index page at `{prefix}/`; other URLs are kept as they are.
+
+    >>> _relative_url("/explorer", "/openapi.json")
+    '../openapi.json'
+    >>> _relative_url("", "/openapi.json")
+    './openapi.json'
+    """
+    if not spec_url.startswith("/") or spec_url.startswith("//"):
+        return spec_url
+    depth = prefix.count("/")
+    return ("../" * depth or "./") + spec_url.lstrip("/")
+
+
+def _render_index(spec_url: str) -> str:
+    # A JSON string is a valid JavaScript string; "</" is escaped so it cannot close the script.
+    literal = json.dumps(spec_url).replace("</", "<\\/")
+    return _INDEX.format(version=_VERSION, spec_url=literal)
+
+
+@functools.cache
+def _read_asset(name: str) -> bytes:
+    # Shared by every Explorer in the process: apps built in tests read the 1.5 MB once.
+    return (_ASSET_DIR / name).read_bytes()

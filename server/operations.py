@@ -1,0 +1,187 @@
+"""Operations: one frozen object per (method, path), compiled once from the spec and handlers."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import orjson
+
+from server.binding import BODY, Binding, Handlers, Invoke, SpecArguments, bind
+from server.bodies import BodyParser, compile_body
+from server.errors import NotImplementedYet, ResponseValidationFailed
+from server.parameters import ParameterParser, RequestParts, compile_parameters
+from server.refs import deref
+from server.requests import Request
+from server.responses import Response, dump_json
+from server.settings import Settings
+from server.spec import Spec
+from server.validation import SchemaValidators, Validator
+
+logger = logging.getLogger("charter")
+
+_NO_CONTENT = Response(None, status=204)
+
+
+@dataclass(frozen=True, slots=True)
+class Operation:
+    """Everything needed to serve one operation, built at start-up; only looked up per request."""
+
+    method: str
+    path: str
+    operation_id: str | None
+    target: str
+    parameters: ParameterParser | None
+    body: BodyParser | None
+    invoke: Invoke
+    arguments: tuple[tuple[str, str], ...]
+    """(spec name or "body", keyword argument name) pairs."""
+    success_status: int
+    no_content: bool
+    response_validators: Mapping[int, Validator]
+    response_validation: str
+
+    @property
+    def label(self) -> str:
+        return f"{self.method} {self.path}"
+
+    def parse(self, parts: RequestParts, content_type: str | None, body: bytes) -> dict[str, Any]:
+        """Coerce and validate every input; return the handler's keyword arguments."""
+        values = self.parameters.parse(parts) if self.parameters is not None else {}
+        if self.body is not None:
+            parsed = self.body.parse(content_type, body)
+            if parsed is not None:
+                values[BODY] = parsed
+        return {keyword: values[name] for name, keyword in self.arguments if name in values}
+
+    async def call(self, request: Request, kwargs: dict[str, Any]) -> Any:
+        return await self.invoke(request, kwargs)
+
+    def render(self, result: Any) -> Response:
+        """Turn a handler's result into a response: the one place results are written."""
+        if isinstance(result, Response):
+            response = result
+        elif result is None and self.no_content:
+            return _NO_CONTENT
+        else:
+            response = Response.raw(self.success_status, {"content-type": "application/json"},
+                                    dump_json(result))
+        if self.response_validation != "off":
+            self._check(response)
+        return response
+
+    def _check(self, response: Response) -> None:
+        validator = self.response_validators.get(response.status)
+        if validator is None or "json" not in (response.media_type or ""):
+            return
+        try:
+            errors = validator.errors(orjson.loads(response.body))
+        except orjson.JSONDecodeError:
+            errors = [{"path": "", "code": "json", "message": "response body is not JSON",
+                       "info": {}}]
+        if not errors:
+            return
+        message = (f"The response of {self.operation_id or self.label} ({self.label}, status "
+                   f"{response.status}) does not match the spec: "
+                   + "; ".join(f"{e['path'] or '/'} {e['message']}" for e in errors[:5]))
+        if self.response_validation == "log":
+            logger.warning("%s", message)
+            return
+        raise ResponseValidationFailed(message, details=errors)
+
+
+def compile_operations(
+    spec: Spec,
+    validators: SchemaValidators,
+    handlers: Handlers | None,
+    dependencies: Iterable[str],
+    settings: Settings,
+) -> tuple[list[Operation], list[str], set[str]]:
+    """Compile every operation in the spec. Returns `(operations, problems, unbound labels)`."""
+    document = spec.document
+    dependencies = set(dependencies)
+    operations: list[Operation] = []
+    problems: list[str] = []
+    unbound: set[str] = set()
+    for path, method, raw, item in spec.operations():
+        label = f"{method.upper()} {path}"
+        parameters = _merged_parameters(document, item, raw)
+        request_body = deref(document, raw["requestBody"]) if "requestBody" in raw else None
+        args = SpecArguments(
+            label=f"{label} (operationId {raw.get('operationId')!r})",
+            parameters=tuple((p["name"], p["in"], bool(p.get("required"))) for p in parameters),
+            has_body=request_body is not None,
+            body_required=bool(request_body and request_body.get("required")),
+        )
+        binding: Binding | None = None
+        if handlers is not None:
+            binding, found = bind(raw, args, handlers, dependencies)
+        else:
+            found = [f"{args.label}: no handlers package"]
+        if binding is None:
+            if not settings.allow_unbound:
+                problems += found
+                continue
+            unbound.add(label)
+        try:
+            parameter_parser = (compile_parameters(parameters, validators, document)
+                                if parameters else None)
+            body_parser = compile_body(request_body, validators, document)
+        except Exception as exc:  # a schema the validator cannot compile is a contract fault
+            problems.append(f"{label}: cannot compile its schemas: {exc}")
+            continue
+        success, no_content, response_validators = _responses(document, raw, validators, label)
+        operations.append(Operation(
+            method=method.upper(),
+            path=path,
+            operation_id=raw.get("operationId"),
+            target=binding.target if binding else "(unbound: 501)",
+            parameters=parameter_parser,
+            body=body_parser,
+            invoke=binding.invoke if binding else _not_implemented(label, raw.get("operationId")),
+            arguments=tuple(binding.arguments.items()) if binding else (),
+            success_status=success,
+            no_content=no_content,
+            response_validators=response_validators,
+            response_validation=settings.response_validation,
+        ))
+    return operations, problems, unbound
+
+
+def _merged_parameters(document: dict[str, Any], item: Mapping[str, Any],
+                       operation: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """Path-level parameters, overridden by operation-level ones with the same name and place."""
+    merged: dict[tuple[str, str], dict[str, Any]] = {}
+    for raw in [*(item.get("parameters") or []), *(operation.get("parameters") or [])]:
+        parameter = deref(document, raw)
+        merged[(parameter["name"], parameter["in"])] = parameter
+    return list(merged.values())
+
+
+def _responses(
+    document: dict[str, Any], operation: Mapping[str, Any], validators: SchemaValidators,
+    label: str,
+) -> tuple[int, bool, dict[int, Validator]]:
+    responses = operation.get("responses") or {}
+    statuses = sorted(int(code) for code in responses if str(code).isdigit())
+    success = [s for s in statuses if 200 <= s < 300]
+    data_success = [s for s in success if s != 204]
+    success_status = data_success[0] if data_success else (success[0] if success else 200)
+    validators_by_status: dict[int, Validator] = {}
+    for code, raw in responses.items():
+        if not str(code).isdigit():
+            continue
+        response = deref(document, raw)
+        for media_type, media in (response.get("content") or {}).items():
+            if "json" in media_type and isinstance(media, dict) and "schema" in media:
+                validators_by_status[int(code)] = validators.compile(media["schema"], "response")
+                break
+    return success_status, 204 in success, validators_by_status
+
+
+def _not_implemented(label: str, operation_id: Any) -> Invoke:
+    async def not_implemented(request: Request, kwargs: dict[str, Any]) -> Any:
+        raise NotImplementedYet(f"{label} (operationId {operation_id!r}) has no handler yet.")
+    return not_implemented

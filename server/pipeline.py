@@ -1,0 +1,91 @@
+"""The request sequence: find_route -> parse_params -> invoke -> send, and reject on any error."""
+
+from __future__ import annotations
+
+import itertools
+import os
+from collections.abc import Mapping
+from typing import Any
+
+from server.errors import BadRequest, PayloadTooLarge, render_error
+from server.operations import Operation
+from server.parameters import RequestParts
+from server.requests import Request
+from server.responses import Response
+from server.routing import Router
+from server.settings import Settings
+from server.types import Receive, Scope, Send
+
+_REQUEST_IDS = itertools.count(1)
+_ID_PREFIX = os.urandom(4).hex()
+
+
+class ClientDisconnected(Exception):
+    """The client went away before the body was read; nothing is sent back."""
+
+
+class Pipeline:
+    """Serves requests for the compiled operations. Built once; `handle` runs per request."""
+
+    def __init__(self, router: Router[Operation], settings: Settings,
+                 services: Mapping[str, Any]) -> None:
+        self.router = router
+        self.settings = settings
+        self.services = services
+        self.max_body_size = settings.max_body_size
+
+    async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
+        method: str = scope["method"]
+        raw_path = scope.get("raw_path")
+        path = raw_path.decode("latin-1") if raw_path else scope["path"]
+        request = Request(scope, b"", "", self.services)
+        headers = request.headers
+        request.request_id = (headers.get("x-request-id", "")[:128]
+                              or f"{_ID_PREFIX}-{next(_REQUEST_IDS)}")
+        try:
+            operation, path_params = self.router.find_route(method, path)
+            request.body = await self.read_body(receive, headers)
+            parts = RequestParts(path=path_params, query=request.query_string, headers=headers,
+                                 cookies=request.cookies if "cookie" in headers else {})
+            kwargs = operation.parse(parts, headers.get("content-type"), request.body)
+            result = await operation.invoke(request, kwargs)
+            response = operation.render(result)
+        except ClientDisconnected:
+            return
+        except Exception as exc:
+            response = self.reject(exc, request.request_id)
+        await response.send(send, head=method == "HEAD",
+                            extra={"x-request-id": request.request_id})
+
+    def reject(self, exc: BaseException, request_id: str) -> Response:
+        status, headers, body = render_error(
+            exc, error_format=self.settings.error_format, debug=self.settings.debug,
+            request_id=request_id)
+        headers.pop("x-request-id", None)  # `handle` adds it to every response
+        return Response.raw(status, headers, body)
+
+    async def read_body(self, receive: Receive, headers: Mapping[str, str]) -> bytes:
+        """Read the whole body, refusing more than the configured limit (413) as it arrives."""
+        length = headers.get("content-length")
+        if length is None and "transfer-encoding" not in headers:
+            return b""
+        if length is not None:
+            if not length.isdigit():
+                raise BadRequest(f"Invalid Content-Length header: {length!r}.")
+            if int(length) > self.max_body_size:
+                raise PayloadTooLarge(self.max_body_size)
+            if length == "0":
+                return b""
+        chunks: list[bytes] = []
+        size = 0
+        while True:
+            message = await receive()
+            if message["type"] == "http.disconnect":
+                raise ClientDisconnected()
+            chunk = message.get("body", b"")
+            size += len(chunk)
+            if size > self.max_body_size:
+                raise PayloadTooLarge(self.max_body_size)
+            chunks.append(chunk)
+            if not message.get("more_body", False):
+                return b"".join(chunks)

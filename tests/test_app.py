@@ -1,0 +1,247 @@
+"""The application end to end over a small fixture spec: pipeline, errors, results, publishing."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Any
+
+import orjson
+import pytest
+import yaml
+
+from server.app import App, ContractError
+from server.settings import Settings
+from tests.client import Client
+
+FIXTURES = Path(__file__).parent / "fixtures"
+
+
+def make_app(**overrides: Any) -> App:
+    settings = Settings.from_env({}, spec=FIXTURES / "specs" / "pipeline",
+                                 handlers="pipeline_handlers", **overrides)
+    return App(settings)
+
+
+@pytest.fixture(autouse=True)
+def _handlers_on_path(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.syspath_prepend(str(FIXTURES / "handlers"))
+
+
+@pytest.fixture
+def client() -> Client:
+    return Client(make_app(allow_unbound=True))
+
+
+def error(status: int, name: str, message: str, code: str | None = None,
+          **extra: Any) -> dict[str, Any]:
+    inner: dict[str, Any] = {"statusCode": status, "name": name, "message": message}
+    if code:
+        inner["code"] = code
+    inner.update(extra)
+    return {"error": inner}
+
+
+def test_a_broken_contract_lists_every_problem() -> None:
+    with pytest.raises(ContractError) as caught:
+        make_app()
+    assert caught.value.problems == [
+        "GET /later (operationId 'ItemController.later'): class 'ItemController' has no method "
+        "'later'"]
+
+
+def test_results_use_the_declared_status(client: Client) -> None:
+    response = client.get("/items")
+    assert response.status_code == 200
+    assert response.headers["content-type"] == "application/json"
+    assert response.json()[0] == {"id": 1, "name": "one"}
+    created = client.post("/items", json={"name": "two"})
+    assert created.status_code == 201
+    assert created.json()["name"] == "two"
+
+
+def test_none_is_204_and_a_response_passes_through(client: Client) -> None:
+    created = client.post("/items", json={"name": "gone soon"}).json()
+    deleted = client.delete(f"/items/{created['id']}")
+    assert (deleted.status_code, deleted.content) == (204, b"")
+    custom = client.get("/custom")
+    assert custom.status_code == 202
+    assert custom.headers["location"] == "/jobs/1"
+    assert custom.json() == {"queued": True}
+
+
+def test_unknown_path_and_wrong_method(client: Client) -> None:
+    response = client.get("/nope")
+    assert response.status_code == 404
+    assert response.json() == error(404, "NotFoundError", 'Endpoint "GET /nope" not found.')
+    response = client.put("/items/1", json={})
+    assert response.status_code == 405
+    assert response.headers["allow"] == "DELETE, GET, HEAD"
+    assert response.json() == error(
+        405, "MethodNotAllowedError",
+        'Method "PUT" is not allowed for "/items/1". Allowed: DELETE, GET, HEAD.')
+
+
+def test_head_is_get_without_a_body(client: Client) -> None:
+    response = client.head("/items/1")
+    assert response.status_code == 200
+    assert response.content == b""
+    assert response.headers["content-length"] == str(len(client.get("/items/1").content))
+
+
+def test_parameter_errors_are_400(client: Client) -> None:
+    response = client.get("/items/abc")
+    assert response.status_code == 400
+    assert response.json() == error(400, "BadRequestError",
+                                    'Invalid data "abc" for parameter "id".',
+                                    "INVALID_PARAMETER_VALUE")
+    response = client.get("/items?limit=0")
+    assert response.status_code == 400
+    assert response.json() == error(
+        400, "BadRequestError", 'Invalid data "0" for parameter "limit".',
+        "INVALID_PARAMETER_VALUE",
+        details=[{"path": "", "code": "minimum", "message": "must be >= 1",
+                  "info": {"comparison": ">=", "limit": 1}}])
+
+
+def test_entity_not_found(client: Client) -> None:
+    response = client.get("/items/99")
+    assert response.status_code == 404
+    assert response.json() == error(404, "NotFoundError", "Entity not found: Item with id 99",
+                                    "ENTITY_NOT_FOUND")
+
+
+def test_body_errors(client: Client) -> None:
+    response = client.post("/items", json={"name": 1, "id": 3})
+    assert response.status_code == 422
+    assert response.json() == error(
+        422, "UnprocessableEntityError",
+        "The request body is invalid. See error object `details` property for more info.",
+        "VALIDATION_FAILED",
+        details=[
+            {"path": "", "code": "additionalProperties",
+             "message": "must NOT have additional properties",
+             "info": {"additionalProperty": "id"}},
+            {"path": "/name", "code": "type", "message": "must be string",
+             "info": {"type": "string"}},
+        ])
+    response = client.post("/items", content=b"{oops", headers={"content-type":
+                                                                  "application/json"})
+    assert response.status_code == 400
+    assert response.json()["error"]["code"] == "MALFORMED_REQUEST_BODY"
+    response = client.post("/items", content=b"name=x", headers={
+        "content-type": "application/x-www-form-urlencoded"})
+    assert response.status_code == 415
+    assert response.json() == error(
+        415, "UnsupportedMediaTypeError",
+        "Content-type application/x-www-form-urlencoded does not match [application/json].",
+        "UNSUPPORTED_MEDIA_TYPE")
+    response = client.post("/items")
+    assert response.status_code == 400
+    assert response.json()["error"]["code"] == "MISSING_REQUIRED_PARAMETER"
+
+
+def test_body_size_limit_is_413() -> None:
+    client = Client(make_app(allow_unbound=True, max_body_size=64))
+    response = client.post("/items", json={"name": "x" * 100})
+    assert response.status_code == 413
+    assert response.json() == error(413, "PayloadTooLargeError",
+                                    "Request body is larger than the limit of 64 bytes.",
+                                    "REQUEST_BODY_TOO_LARGE")
+
+
+def test_server_errors_hide_internals_and_are_logged(
+        client: Client, caplog: pytest.LogCaptureFixture) -> None:
+    with caplog.at_level(logging.ERROR, logger="charter"):
+        response = client.get("/crash", headers={"x-request-id": "req-42"})
+    assert response.status_code == 500
+    assert response.json() == error(500, "InternalServerError", "Internal Server Error")
+    assert "hunter2" not in response.text
+    assert response.headers["x-request-id"] == "req-42"
+    assert "req-42" in caplog.text and "hunter2" in caplog.text
+
+
+def test_debug_shows_the_stack() -> None:
+    client = Client(make_app(allow_unbound=True, debug=True))
+    body = client.get("/crash").json()["error"]
+    assert body["message"] == "database password is hunter2"
+    assert "RuntimeError" in body["stack"]
+
+
+def test_request_ids_are_generated() -> None:
+    client = Client(make_app(allow_unbound=True))
+    first = client.get("/items").headers["x-request-id"]
+    second = client.get("/items").headers["x-request-id"]
+    assert first and second and first != second
+
+
+def test_response_validation_names_operation_and_mismatch(client: Client) -> None:
+    response = client.get("/broken")
+    assert response.status_code == 500
+    assert response.json() == error(
+        500, "InternalServerError",
+        "The response of ItemController.broken (GET /broken, status 200) does not match the "
+        "spec: / must have required property 'name'; /id must be integer",
+        "RESPONSE_VALIDATION_FAILED",
+        details=[
+            {"path": "", "code": "required", "message": "must have required property 'name'",
+             "info": {"missingProperty": "name"}},
+            {"path": "/id", "code": "type", "message": "must be integer",
+             "info": {"type": "integer"}},
+        ])
+
+
+def test_response_validation_can_log_or_be_off(caplog: pytest.LogCaptureFixture) -> None:
+    with caplog.at_level(logging.WARNING, logger="charter"):
+        response = Client(make_app(allow_unbound=True, response_validation="log")).get("/broken")
+    assert response.status_code == 200
+    assert "does not match the spec" in caplog.text
+    response = Client(make_app(allow_unbound=True, response_validation="off")).get("/broken")
+    assert response.json() == {"id": "seven"}
+
+
+def test_unbound_operations_answer_501(client: Client) -> None:
+    response = client.get("/later")
+    assert response.status_code == 501
+    assert response.json() == error(
+        501, "NotImplementedError",
+        "GET /later (operationId 'ItemController.later') has no handler yet.", "NOT_IMPLEMENTED")
+
+
+def test_problem_json_format() -> None:
+    client = Client(make_app(allow_unbound=True, error_format="problem"))
+    response = client.get("/nope")
+    assert response.headers["content-type"] == "application/problem+json"
+    assert response.json() == {"type": "about:blank", "title": "Not Found", "status": 404,
+                               "detail": 'Endpoint "GET /nope" not found.'}
+
+
+def test_published_spec_documents_every_error(client: Client) -> None:
+    document = client.get("/openapi.json").json()
+    assert document["servers"] == [{"url": "http://test"}]
+    get_item = document["paths"]["/items/{id}"]["get"]["responses"]
+    assert sorted(get_item) == ["200", "400", "404", "405", "500"]
+    # a declared status without a body gets the error body the server really sends
+    assert get_item["404"]["content"]["application/json"]["schema"] == {
+        "$ref": "#/components/schemas/Charter.Error"}
+    post = document["paths"]["/items"]["post"]["responses"]
+    assert sorted(post) == ["201", "400", "404", "405", "413", "415", "422", "500"]
+    assert post["422"] == {"$ref": "#/components/responses/Charter.UnprocessableEntity"}
+    assert "501" in document["paths"]["/later"]["get"]["responses"]
+    assert "Charter.Error" in document["components"]["schemas"]
+
+
+def test_published_servers_follow_the_proxy(client: Client) -> None:
+    document = client.get("/openapi.json", headers={
+        "x-forwarded-proto": "https", "x-forwarded-host": "api.example.com",
+        "x-forwarded-prefix": "/v1"}).json()
+    assert document["servers"] == [{"url": "https://api.example.com/v1"}]
+    as_yaml = yaml.safe_load(client.get("/openapi.yaml").text)
+    assert as_yaml["paths"].keys() == document["paths"].keys()
+
+
+def test_published_spec_is_a_valid_openapi_document(client: Client) -> None:
+    from openapi_spec_validator import OpenAPIV30SpecValidator
+
+    document = orjson.loads(client.get("/openapi.json").content)
+    assert list(OpenAPIV30SpecValidator(document).iter_errors()) == []

@@ -26,6 +26,7 @@ Subclasses differ only in class attributes; the codes are stable and machine-rea
 from __future__ import annotations
 
 import http
+import json
 import logging
 import traceback
 from typing import Any, ClassVar
@@ -86,8 +87,7 @@ class InvalidParameterValue(BadRequest):
         *,
         details: list[ErrorDetail] | dict[str, Any] | None = None,
     ) -> None:
-        shown = orjson.dumps(raw, default=str).decode()
-        super().__init__(f'Invalid data {shown} for parameter "{parameter}".', details=details)
+        super().__init__(f'Invalid data {show(raw)} for parameter "{parameter}".', details=details)
         self.parameter = parameter
 
 
@@ -110,7 +110,7 @@ class EntityNotFound(NotFound):
     code = "ENTITY_NOT_FOUND"
 
     def __init__(self, entity: str, id: Any) -> None:
-        super().__init__(f"Entity not found: {entity} with id {orjson.dumps(id, default=str).decode()}")
+        super().__init__(f"Entity not found: {entity} with id {show(id)}")
 
 
 class MethodNotAllowed(HttpError):
@@ -187,6 +187,15 @@ class ServiceUnavailable(HttpError):
     status = 503
     name = "ServiceUnavailableError"
     default_message = "Service Unavailable"
+
+
+def show(value: Any) -> str:
+    """A value as compact JSON for an error message, whatever its size or type.
+
+    >>> show({"where": {"id": 2}}), show(2**70)
+    ('{"where":{"id":2}}', '1180591620717411303424')
+    """
+    return json.dumps(value, default=str, separators=(",", ":"), ensure_ascii=False)
 
 
 ERROR_MEDIA_TYPES = {"loopback": "application/json", "problem": "application/problem+json"}

@@ -8,6 +8,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from server.app import App
 from server.settings import Settings
 from server.spec import SpecError
 
@@ -54,9 +55,7 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _build(settings: Settings) -> object | None:
-    from server.app import App
-
+def _build(settings: Settings) -> App | None:
     try:
         return App(settings)
     except SpecError as exc:
@@ -74,8 +73,10 @@ def _report(problems: list[str]) -> None:
 def _serve(settings: Settings, args: argparse.Namespace) -> int:
     import uvicorn
 
-    if _build(settings) is None:  # fail fast, with the full report, before forking workers
+    app = _build(settings)  # fail fast, with the full report, before starting workers
+    if app is None:
         return 1
+    app.close()
     # Workers and reload re-create the app in each process from the environment.
     for key, value in {"CHARTER_SPEC": str(settings.spec), "CHARTER_HANDLERS": settings.handlers,
                        "CHARTER_ALLOW_UNBOUND": "1" if settings.allow_unbound else "0"}.items():
@@ -90,16 +91,14 @@ def _check(settings: Settings, args: argparse.Namespace) -> int:
     app = _build(settings)
     if app is None:
         return 1
-    from server.app import App
-
-    assert isinstance(app, App)
     print(f"charter: {app.spec.source} (OpenAPI {app.spec.document.get('openapi')}) "
           f"with handlers {settings.handlers!r}")
     for operation in app.operations:
         print(f"  {operation.method:7} {operation.path:30} {operation.operation_id or '-':32} "
               f"-> {operation.target}")
     unbound = f", {len(app.unbound)} unbound (501)" if app.unbound else ""
-    print(f"charter: {len(app.operations)} operations bound{unbound}; the contract holds.")
+    bound = len(app.operations) - len(app.unbound)
+    print(f"charter: {bound} operations bound{unbound}; the contract holds.")
     app.close()
     return 0
 
@@ -108,9 +107,6 @@ def _spec(settings: Settings, args: argparse.Namespace) -> int:
     app = _build(settings)
     if app is None:
         return 1
-    from server.app import App
-
-    assert isinstance(app, App)
     url = f"http://{settings.host}:{settings.port}"
     output = app.publisher.render_yaml(url) if args.yaml else app.publisher.render_json(url)
     sys.stdout.write(output.decode() + ("" if args.yaml else "\n"))

@@ -56,9 +56,6 @@ class Operation:
                 values[BODY] = parsed
         return {keyword: values[name] for name, keyword in self.arguments if name in values}
 
-    async def call(self, request: Request, kwargs: dict[str, Any]) -> Any:
-        return await self.invoke(request, kwargs)
-
     def render(self, result: Any) -> Response:
         """Turn a handler's result into a response: the one place results are written."""
         if isinstance(result, Response):
@@ -116,10 +113,9 @@ def compile_operations(
             body_required=bool(request_body and request_body.get("required")),
         )
         binding: Binding | None = None
+        found: list[str] = []  # without a handlers package, its import error says it all
         if handlers is not None:
             binding, found = bind(raw, args, handlers, dependencies)
-        else:
-            found = [f"{args.label}: no handlers package"]
         if binding is None:
             if not settings.allow_unbound:
                 problems += found

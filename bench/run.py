@@ -1,0 +1,521 @@
+"""The benchmark run: four servers of the same todo API, loaded by wrk, one table of requests/s.
+
+    .venv/bin/python bench/run.py              # the full run, about 9 minutes
+    .venv/bin/python bench/run.py --quick      # a smoke test, about 1 minute
+
+Every app is served by uvicorn (1 worker, uvloop, httptools, no access log) pinned to core 0;
+wrk is pinned to core 1. All servers start first and stay up; the repetitions interleave the
+apps so that a drift of the machine touches every app alike. Before any measurement each app
+must answer each scenario with the expected status; a wrk run whose responses have another
+status is reported as invalid. Results go to bench/results/ as JSON.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import os
+import platform
+import re
+import shlex
+import shutil
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+import httpx
+
+ROOT = Path(__file__).resolve().parents[1]
+RESULTS = ROOT / "bench" / "results"
+PYTHON = sys.executable
+SERVER_CORE = "0"
+LOAD_CORE = "1"
+HOST = "127.0.0.1"
+
+
+@dataclass(frozen=True)
+class Target:
+    name: str
+    label: str
+    module: str
+    port: int
+
+
+@dataclass(frozen=True)
+class Scenario:
+    name: str
+    method: str
+    path: str
+    body: dict[str, Any] | None
+    status: int
+
+    @property
+    def title(self) -> str:
+        shown = self.path.replace(quote('{"limit":10}'), '{"limit":10}')
+        return f"{self.method} {shown}" + {200: "", 422: " (422)"}.get(self.status, "")
+
+
+TARGETS = [
+    Target("charter", "Charter", "bench.charter.app:app", 8701),
+    Target("fastapi", "FastAPI", "bench.fastapi_app:app", 8702),
+    Target("connexion", "connexion", "bench.connexion_app:app", 8703),
+    Target("raw", "raw ASGI", "bench.raw_asgi:app", 8704),
+]
+SCENARIOS = [
+    Scenario("get_one", "GET", "/todos/1", None, 200),
+    Scenario("find", "GET", "/todos?filter=" + quote('{"limit":10}'), None, 200),
+    Scenario(
+        "create",
+        "POST",
+        "/todos",
+        {"title": "Buy milk", "desc": "two litres", "isComplete": False},
+        200,
+    ),
+    Scenario("create_invalid", "POST", "/todos", {"desc": "no title", "isComplete": "maybe"}, 422),
+]
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--duration", type=int, default=10, help="seconds per wrk run (10)")
+    parser.add_argument("--repetitions", type=int, default=3, help="runs per app and scenario (3)")
+    parser.add_argument("--warmup", type=int, default=2, help="warm-up seconds per scenario (2)")
+    parser.add_argument("--connections", type=int, default=64, help="wrk connections (64)")
+    parser.add_argument(
+        "--apps",
+        default=",".join(t.name for t in TARGETS),
+        help="comma-separated subset of: " + ", ".join(t.name for t in TARGETS),
+    )
+    parser.add_argument("--quick", action="store_true", help="2 s runs, 1 repetition")
+    args = parser.parse_args(argv)
+    if args.quick:
+        args.duration, args.repetitions, args.warmup = 2, 1, 1
+
+    missing = [tool for tool in ("wrk", "taskset") if shutil.which(tool) is None]
+    if missing:
+        print(
+            f"missing: {', '.join(missing)}. On Debian/Ubuntu: "
+            "`sudo apt-get install -y wrk util-linux`; on macOS: `brew install wrk` "
+            "(and no taskset: this benchmark needs Linux).",
+            file=sys.stderr,
+        )
+        return 2
+    if (os.cpu_count() or 1) < 2:
+        print("this benchmark needs two cores: one for the servers, one for wrk", file=sys.stderr)
+        return 2
+
+    # A SIGTERM unwinds like Ctrl-C, so that the servers are stopped in `finally`.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
+    wanted = args.apps.split(",")
+    targets = [t for t in TARGETS if t.name in wanted]
+    notes: list[str] = []
+    if any(t.name == "charter" for t in targets) and not (ROOT / "server" / "app.py").exists():
+        targets = [t for t in targets if t.name != "charter"]
+        notes.append("Charter skipped: server/app.py does not exist yet")
+    load = os.getloadavg()[0]
+    if load > 0.5:
+        notes.append(
+            f"load average {load:.2f} before the servers started: other work shares these cores,"
+            " so req/s is noisy; the server CPU µs per request is the steadier figure"
+        )
+    for note in notes:
+        print(note)
+
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+    command = "python bench/run.py " + " ".join(shlex.quote(a) for a in (argv or sys.argv[1:]))
+    report: dict[str, Any] = {
+        "date": stamp,
+        "command": command.strip(),
+        "machine": _machine(),
+        "settings": {
+            "duration_s": args.duration,
+            "repetitions": args.repetitions,
+            "warmup_s": args.warmup,
+            "connections": args.connections,
+            "wrk_threads": 1,
+            "server_core": SERVER_CORE,
+            "wrk_core": LOAD_CORE,
+        },
+        "notes": notes,
+        "load_average_before": os.getloadavg(),
+        "scenarios": {s.name: s.title for s in SCENARIOS},
+        "apps": {},
+        "inprocess": None,
+    }
+    servers: dict[str, subprocess.Popen[bytes]] = {}
+    with tempfile.TemporaryDirectory(prefix="charter-bench-") as scratch:
+        scripts = _write_lua_scripts(Path(scratch))
+        try:
+            for target in targets:
+                servers[target.name] = _start(target, RESULTS / f"{target.name}.log")
+            failures = {t.name: _wait_until_ready(t, servers[t.name]) for t in targets}
+            failures = {t.name: failures[t.name] or _verify(t) for t in targets}
+            for name, problems in failures.items():
+                for problem in problems:
+                    print(f"{name}: {problem}", file=sys.stderr)
+            measured = [t for t in targets if not failures[t.name]]
+            pid = {name: process.pid for name, process in servers.items()}  # taskset execs
+            for target in targets:
+                report["apps"][target.name] = {
+                    "label": target.label,
+                    "runs": {},
+                    "verification": failures[target.name],
+                }
+            print(f"warming up ({args.warmup} s per app and scenario)...", flush=True)
+            for target in measured:
+                for scenario in SCENARIOS:
+                    _wrk(target, pid[target.name], scenario, scripts, args.warmup, args.connections)
+            for rep in range(1, args.repetitions + 1):
+                for target in measured:
+                    for scenario in SCENARIOS:
+                        run = _wrk(
+                            target,
+                            pid[target.name],
+                            scenario,
+                            scripts,
+                            args.duration,
+                            args.connections,
+                        )
+                        runs = report["apps"][target.name]["runs"].setdefault(scenario.name, [])
+                        runs.append(run)
+                        flag = "" if run["valid"] else f"  INVALID: {run['problem']}"
+                        print(
+                            f"[{rep}/{args.repetitions}] {target.label:10} "
+                            f"{scenario.title:32} {run['rps']:8.0f} req/s "
+                            f"{run['server_cpu_us_per_request'] or 0:8.1f} µs CPU/req{flag}",
+                            flush=True,
+                        )
+        finally:
+            for name, process in servers.items():
+                _stop(process, name)
+    report["load_average_after"] = os.getloadavg()
+    if "charter" in report["apps"]:
+        report["inprocess"] = _inprocess()
+
+    for app in report["apps"].values():
+        valid = {name: runs for name, runs in app["runs"].items() if all(r["valid"] for r in runs)}
+        app["median_rps"] = {name: statistics.median(r["rps"] for r in runs) for name, runs in valid.items()}
+        app["median_cpu_us_per_request"] = {
+            name: statistics.median(r["server_cpu_us_per_request"] for r in runs)
+            for name, runs in valid.items()
+        }
+        app["requests_per_cpu_second"] = {
+            name: 1e6 / us for name, us in app["median_cpu_us_per_request"].items() if us
+        }
+    print()
+    print(render_table(report))
+    out = RESULTS / f"bench-{stamp}.json"
+    out.write_text(json.dumps(report, indent=2) + "\n")
+    (RESULTS / "latest.json").write_text(json.dumps(report, indent=2) + "\n")
+    print(f"\nwrote {out.relative_to(ROOT)}")
+    invalid = any(
+        app["verification"] or len(app["median_rps"]) < len(SCENARIOS) for app in report["apps"].values()
+    )
+    return 1 if invalid else 0
+
+
+def render_table(report: dict[str, Any]) -> str:
+    """The two result tables, then Charter's in-process figures, as Markdown."""
+    lines = ["Requests/s (median of the repetitions):", ""]
+    lines += _table(report, "median_rps")
+    lines += ["", "Requests per second of server CPU time (1e6 / median server CPU µs per request):"]
+    lines += ["", *_table(report, "requests_per_cpu_second")]
+    if report.get("inprocess"):
+        lines += [
+            "",
+            "Charter in process, µs per call (best of 5 timeit repeats):",
+            "",
+            "| piece | µs |",
+            "|---|---|",
+        ]
+        pieces = report["inprocess"].get("charter", {})
+        lines += [f"| {label} | {_us(value)} |" for label, value in pieces.items()]
+    return "\n".join(lines)
+
+
+def _table(report: dict[str, Any], key: str) -> list[str]:
+    """One row per scenario, one column per app, then Charter/other (above 1: Charter is ahead)."""
+    apps = report["apps"]
+    others = [name for name in ("fastapi", "connexion", "raw") if "charter" in apps and name in apps]
+    header = ["scenario", *(app["label"] for app in apps.values())]
+    header += [f"Charter/{apps[name]['label']}" for name in others]
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    for scenario, title in report["scenarios"].items():
+        values = {name: app.get(key, {}).get(scenario) for name, app in apps.items()}
+        row = [title, *(_rps(value) for value in values.values())]
+        for name in others:
+            mine, theirs = values.get("charter"), values.get(name)
+            row.append(f"{mine / theirs:.2f}" if mine and theirs else "-")
+        lines.append("| " + " | ".join(row) + " |")
+    return lines
+
+
+def _rps(value: float | None) -> str:
+    return "invalid" if value is None else f"{value:,.0f}"  # None: not measured, or bad status
+
+
+def _us(value: Any) -> str:
+    return f"{value:.2f}" if isinstance(value, float) else str(value)
+
+
+def _write_lua_scripts(folder: Path) -> dict[str, Path]:
+    """One wrk script per scenario with a body; the body sits in a Lua long string."""
+    scripts = {}
+    for scenario in SCENARIOS:
+        if scenario.body is None:
+            continue
+        body = json.dumps(scenario.body, separators=(",", ":"))
+        path = folder / f"{scenario.name}.lua"
+        path.write_text(
+            f'wrk.method = "{scenario.method}"\n'
+            f"wrk.body = [==[{body}]==]\n"
+            'wrk.headers["Content-Type"] = "application/json"\n'
+        )
+        scripts[scenario.name] = path
+    return scripts
+
+
+def _start(target: Target, log: Path) -> subprocess.Popen[bytes]:
+    if _port_in_use(target.port):
+        raise SystemExit(f"port {target.port} on {HOST} is taken; stop what uses it first")
+    command = [
+        "taskset",
+        "-c",
+        SERVER_CORE,
+        PYTHON,
+        "-m",
+        "uvicorn",
+        target.module,
+        "--host",
+        HOST,
+        "--port",
+        str(target.port),
+        "--workers",
+        "1",
+        "--loop",
+        "uvloop",
+        "--http",
+        "httptools",
+        "--no-access-log",
+        "--log-level",
+        "warning",
+    ]
+    with log.open("wb") as out:  # the child keeps its own descriptor
+        return subprocess.Popen(
+            command,
+            cwd=ROOT,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,
+        )
+
+
+def _port_in_use(port: int) -> bool:
+    with socket.socket() as sock:
+        return sock.connect_ex((HOST, port)) == 0
+
+
+def _wait_until_ready(target: Target, process: subprocess.Popen[bytes], timeout: float = 60) -> list[str]:
+    """Nothing once the server listens; else why not (the app is then left out, not the run)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            log = (RESULTS / f"{target.name}.log").read_text(errors="replace")
+            return [f"exited with {process.returncode} at start-up:\n{log[-3000:]}"]
+        if _port_in_use(target.port):
+            return []
+        time.sleep(0.2)
+    return [f"did not listen on port {target.port} within {timeout} s"]
+
+
+def _verify(target: Target) -> list[str]:
+    """Each scenario answered with its expected status (a created todo must have a numeric id)."""
+    problems = []
+    with httpx.Client(base_url=f"http://{HOST}:{target.port}", timeout=10) as client:
+        for scenario in SCENARIOS:
+            response = client.request(scenario.method, scenario.path, json=scenario.body)
+            if response.status_code != scenario.status:
+                problems.append(
+                    f"{scenario.title}: expected {scenario.status}, got "
+                    f"{response.status_code}: {response.text[:300]}"
+                )
+                continue
+            if scenario.name == "create" and not isinstance(response.json().get("id"), int | float):
+                problems.append(f"{scenario.title}: no numeric id in {response.text[:300]}")
+            if scenario.name == "find" and len(response.json()) != 10:
+                problems.append(f"{scenario.title}: expected 10 todos, got {response.text[:300]}")
+    return problems
+
+
+def _wrk(
+    target: Target,
+    pid: int,
+    scenario: Scenario,
+    scripts: dict[str, Path],
+    duration: int,
+    connections: int,
+) -> dict[str, Any]:
+    command = [
+        "taskset",
+        "-c",
+        LOAD_CORE,
+        "wrk",
+        "-t",
+        "1",
+        "-c",
+        str(connections),
+        "-d",
+        f"{duration}s",
+        "--latency",
+        "--timeout",
+        "5s",
+    ]
+    if scenario.name in scripts:
+        command += ["-s", str(scripts[scenario.name])]
+    command.append(f"http://{HOST}:{target.port}{scenario.path}")
+    cpu_before = _cpu_seconds(pid)
+    result = subprocess.run(command, capture_output=True, text=True, timeout=duration + 60, check=False)
+    cpu = _cpu_seconds(pid) - cpu_before
+    run = _parse_wrk(result.stdout + result.stderr, scenario)
+    run["server_cpu_s"] = cpu
+    run["server_cpu_us_per_request"] = cpu * 1e6 / run["requests"] if run["requests"] else None
+    return run
+
+
+def _cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process so far, from /proc/<pid>/stat (fields 14 and 15)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _parse_wrk(output: str, scenario: Scenario) -> dict[str, Any]:
+    """Requests/s, latency percentiles and error counts from wrk's text report."""
+
+    def number(pattern: str) -> float | None:
+        found = re.search(pattern, output)
+        return float(found.group(1)) if found else None
+
+    requests = int(number(r"(\d+) requests in") or 0)
+    non_2xx = int(number(r"Non-2xx or 3xx responses: (\d+)") or 0)
+    socket_errors = (
+        sum(
+            int(n)
+            for n in re.findall(r"(?:connect|read|write|timeout) (\d+)", output.split("Socket errors:")[-1])
+        )
+        if "Socket errors:" in output
+        else 0
+    )
+    run = {
+        "rps": number(r"Requests/sec:\s+([\d.]+)") or 0.0,
+        "requests": requests,
+        "non_2xx": non_2xx,
+        "socket_errors": socket_errors,
+        "latency_ms": {p: _ms(output, p) for p in ("50%", "90%", "99%")},
+        "valid": True,
+        "problem": None,
+    }
+    expected_non_2xx = requests if scenario.status >= 300 else 0
+    if requests == 0:
+        run.update(valid=False, problem=f"no requests completed: {output.strip()[-300:]}")
+    elif non_2xx != expected_non_2xx:
+        run.update(valid=False, problem=f"{non_2xx} of {requests} responses were non-2xx")
+    elif socket_errors:
+        run.update(valid=False, problem=f"{socket_errors} socket errors")
+    return run
+
+
+def _ms(output: str, percentile: str) -> float | None:
+    found = re.search(rf"^\s+{re.escape(percentile)}\s+([\d.]+)(us|ms|s)\b", output, re.MULTILINE)
+    if not found:
+        return None
+    value, unit = float(found.group(1)), found.group(2)
+    return value * {"us": 0.001, "ms": 1.0, "s": 1000.0}[unit]
+
+
+def _stop(process: subprocess.Popen[bytes], name: str) -> None:
+    """SIGTERM the server's process group, then SIGKILL it if it is still there after 10 s."""
+    if process.poll() is None:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, signal.SIGTERM)
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            print(f"{name} ignored SIGTERM; killing it", file=sys.stderr)
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(process.pid, signal.SIGKILL)
+            process.wait(timeout=10)
+
+
+def _inprocess() -> dict[str, Any] | None:
+    """bench/inprocess.py in a child pinned to the servers' core: Charter's pieces in µs."""
+    print("timing Charter's pieces in process...", flush=True)
+    command = [
+        "taskset",
+        "-c",
+        SERVER_CORE,
+        PYTHON,
+        "-W",
+        "ignore",
+        "-m",
+        "bench.inprocess",
+        "--json",
+    ]
+    try:
+        result = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=600, check=False)
+    except subprocess.TimeoutExpired:
+        print("in-process timing took more than 10 minutes; skipped", file=sys.stderr)
+        return None
+    if result.returncode != 0:
+        print(f"in-process timing failed:\n{result.stderr[-3000:]}", file=sys.stderr)
+        return None
+    return json.loads(result.stdout)  # type: ignore[no-any-return]
+
+
+def _machine() -> dict[str, Any]:
+    cpu = "unknown"
+    with contextlib.suppress(OSError):
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    versions = {}
+    for package in (
+        "fastapi",
+        "pydantic",
+        "starlette",
+        "connexion",
+        "uvicorn",
+        "uvloop",
+        "httptools",
+        "orjson",
+        "jsonschema-rs",
+    ):
+        with contextlib.suppress(metadata.PackageNotFoundError):
+            versions[package] = metadata.version(package)
+    wrk = subprocess.run(["wrk", "--version"], capture_output=True, text=True, check=False)
+    return {
+        "nproc": os.cpu_count(),
+        "cpu": cpu,
+        "python": platform.python_version(),
+        "implementation": platform.python_implementation(),
+        "kernel": platform.release(),
+        "wrk": (wrk.stdout + wrk.stderr).splitlines()[0] if wrk.stdout + wrk.stderr else "?",
+        "packages": versions,
+    }
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -12,7 +12,7 @@ from server.explorer import Explorer
 from server.operations import Operation, compile_operations
 from server.pipeline import Pipeline
 from server.publish import Publisher, base_url
-from server.requests import Request
+from server.requests import parse_headers
 from server.responses import Response
 from server.routing import Router
 from server.settings import Settings
@@ -85,7 +85,7 @@ class App:
         render = self._served.get(path)
         if render is None:
             return self.explorer.find(path)
-        url = base_url(scope, Request(scope, b"", "").headers)
+        url = base_url(scope, parse_headers(scope.get("headers", ())))
         media_type = "application/json" if path.endswith(".json") else "application/yaml"
         return Response(render(url), media_type=media_type)
 

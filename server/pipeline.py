@@ -10,7 +10,7 @@ from typing import Any
 from server.errors import BadRequest, PayloadTooLarge, render_error
 from server.operations import Operation
 from server.parameters import RequestParts
-from server.requests import Request
+from server.requests import Request, parse_headers
 from server.responses import Response
 from server.routing import Router
 from server.settings import Settings
@@ -38,24 +38,23 @@ class Pipeline:
         method: str = scope["method"]
         raw_path = scope.get("raw_path")
         path = raw_path.decode("latin-1") if raw_path else scope["path"]
-        request = Request(scope, b"", "", self.services)
-        headers = request.headers
-        request.request_id = (headers.get("x-request-id", "")[:128]
-                              or f"{_ID_PREFIX}-{next(_REQUEST_IDS)}")
+        headers = parse_headers(scope["headers"])
+        request_id = (headers.get("x-request-id", "")[:128]
+                      or f"{_ID_PREFIX}-{next(_REQUEST_IDS)}")
+        request = Request(scope, b"", request_id, self.services, headers)
         try:
             operation, path_params = self.router.find_route(method, path)
             request.body = await self.read_body(receive, headers)
-            parts = RequestParts(path=path_params, query=request.query_string, headers=headers,
-                                 cookies=request.cookies if "cookie" in headers else {})
+            parts = RequestParts(path_params, scope["query_string"].decode("latin-1"), headers,
+                                 request.cookies if "cookie" in headers else {})
             kwargs = operation.parse(parts, headers.get("content-type"), request.body)
-            result = await operation.invoke(request, kwargs)
-            response = operation.render(result)
+            response = operation.render(await operation.invoke(request, kwargs))
         except ClientDisconnected:
             return
         except Exception as exc:
-            response = self.reject(exc, request.request_id)
+            response = self.reject(exc, request_id)
         await response.send(send, head=method == "HEAD",
-                            extra={"x-request-id": request.request_id})
+                            extra=[(b"x-request-id", request_id.encode("latin-1"))])
 
     def reject(self, exc: BaseException, request_id: str) -> Response:
         status, headers, body = render_error(

@@ -52,15 +52,16 @@ class Response:
         response.body = body
         return response
 
-    async def send(self, send: Send, *, head: bool = False, extra: dict[str, str] | None = None) -> None:
+    async def send(self, send: Send, *, head: bool = False,
+                   extra: list[tuple[bytes, bytes]] | None = None) -> None:
+        """Write the response to ASGI `send`; `head` drops the body but keeps its length."""
         headers = [(b"content-length", str(len(self.body)).encode())]
         if self.media_type and "content-type" not in self.headers:
             headers.append((b"content-type", self.media_type.encode()))
         for key, value in self.headers.items():
             headers.append((key.encode(), value.encode("latin-1")))
         if extra:
-            for key, value in extra.items():
-                headers.append((key.encode(), value.encode("latin-1")))
+            headers.extend(extra)
         await send({"type": "http.response.start", "status": self.status, "headers": headers})
         await send({"type": "http.response.body", "body": b"" if head else self.body})
 

@@ -80,8 +80,8 @@ class Router(Generic[T]):
                 match = entry.pattern.match(path)
                 if match is not None:
                     methods = entry.methods
-                    params = {name: unquote(value) for name, value in
-                              zip(entry.names, match.groups(), strict=True)}
+                    params = {name: unquote(value) if "%" in value else value
+                              for name, value in zip(entry.names, match.groups(), strict=True)}
                     break
             else:
                 raise EndpointNotFound(method, unquote(path))

@@ -67,9 +67,9 @@ def error_statuses(operation: Mapping[str, Any], path_item: Mapping[str, Any], *
                    unbound: bool) -> list[int]:
     """The error statuses the server itself can answer for one operation."""
     statuses = [404, 405, 500]
-    if operation.get("parameters") or path_item.get("parameters") or operation.get("requestBody"):
+    if operation.get("parameters") or path_item.get("parameters") or "requestBody" in operation:
         statuses.append(400)
-    if operation.get("requestBody"):
+    if "requestBody" in operation:
         statuses += [413, 415, 422]
     if unbound:
         statuses.append(501)

@@ -1,0 +1,63 @@
+"""The error hierarchy and the one error writer."""
+
+from __future__ import annotations
+
+import orjson
+
+from server.errors import (
+    EntityNotFound,
+    HttpError,
+    InvalidParameterValue,
+    MissingRequiredParameter,
+    ValidationFailed,
+    render_error,
+    show,
+)
+
+
+def body(exc: BaseException, **options: object) -> object:
+    return orjson.loads(render_error(exc, **options)[2])  # type: ignore[arg-type]
+
+
+def test_loopback_shape_with_code_and_details() -> None:
+    detail = {"path": "/title", "code": "type", "message": "must be string",
+              "info": {"type": "string"}}
+    status, headers, _ = render_error(ValidationFailed([detail]))  # type: ignore[list-item]
+    assert status == 422
+    assert headers == {"content-type": "application/json"}
+    assert body(ValidationFailed([detail])) == {"error": {  # type: ignore[list-item]
+        "statusCode": 422, "name": "UnprocessableEntityError",
+        "message": "The request body is invalid. See error object `details` property for more "
+                   "info.",
+        "code": "VALIDATION_FAILED", "details": [detail]}}
+
+
+def test_messages_follow_loopback() -> None:
+    assert MissingRequiredParameter("id").message == "Required parameter id is missing!"
+    assert InvalidParameterValue("id", "abc").message == 'Invalid data "abc" for parameter "id".'
+    assert EntityNotFound("Todo", 2**70).message == (
+        "Entity not found: Todo with id 1180591620717411303424")
+    assert show({"a": [1, "x"]}) == '{"a":[1,"x"]}'
+
+
+def test_unexpected_errors_are_500_without_internals() -> None:
+    assert body(KeyError("secret")) == {"error": {
+        "statusCode": 500, "name": "InternalServerError", "message": "Internal Server Error"}}
+    debug = body(KeyError("secret"), debug=True)
+    assert debug["error"]["message"] == "'secret'"  # type: ignore[index]
+    assert "KeyError" in debug["error"]["stack"]  # type: ignore[index]
+
+
+def test_problem_details_format() -> None:
+    status, headers, raw = render_error(EntityNotFound("Todo", 1), error_format="problem",
+                                        request_id="r-1")
+    assert (status, headers) == (404, {"content-type": "application/problem+json",
+                                       "x-request-id": "r-1"})
+    assert orjson.loads(raw) == {"type": "about:blank", "title": "Not Found", "status": 404,
+                                 "detail": "Entity not found: Todo with id 1",
+                                 "code": "ENTITY_NOT_FOUND"}
+
+
+def test_error_headers_are_sent() -> None:
+    error = HttpError("busy", headers={"retry-after": "5"})
+    assert render_error(error)[1]["retry-after"] == "5"

@@ -1,0 +1,52 @@
+"""Responses: content encoding and the ASGI writer."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime
+import uuid
+from typing import Any
+
+from server.responses import Response, dump_json
+
+
+def sent(response: Response, **options: Any) -> list[dict[str, Any]]:
+    messages: list[dict[str, Any]] = []
+
+    async def send(message: Any) -> None:
+        messages.append(message)
+
+    asyncio.run(response.send(send, **options))
+    return messages
+
+
+def test_json_by_default_with_headers() -> None:
+    response = Response({"ok": True}, status=201, headers={"Location": "/x/1"})
+    start, body = sent(response)
+    assert start["status"] == 201
+    assert start["headers"] == [(b"content-length", b"11"), (b"content-type", b"application/json"),
+                                (b"location", b"/x/1")]
+    assert body["body"] == b'{"ok":true}'
+
+
+def test_bytes_text_and_no_content() -> None:
+    assert Response(b"\x00\x01").media_type == "application/octet-stream"
+    text = Response("hi", media_type="text/plain")
+    assert (text.body, text.media_type) == (b"hi", "text/plain")
+    empty = Response(None, status=204)
+    assert (empty.body, empty.media_type) == (b"", None)
+
+
+def test_head_keeps_the_length_and_drops_the_body() -> None:
+    start, body = sent(Response({"a": 1}), head=True, extra=[(b"x-request-id", b"r")])
+    assert (b"content-length", b"7") in start["headers"]
+    assert (b"x-request-id", b"r") in start["headers"]
+    assert body["body"] == b""
+
+
+def test_dump_json_handles_common_types() -> None:
+    moment = datetime.datetime(2026, 1, 2, 3, 4, 5, tzinfo=datetime.UTC)
+    ident = uuid.UUID(int=1)
+    assert dump_json({"at": moment, "id": ident, "tags": {"a"}, 1: (1, 2)}) == (
+        b'{"at":"2026-01-02T03:04:05+00:00","id":"00000000-0000-0000-0000-000000000001",'
+        b'"tags":["a"],"1":[1,2]}')

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from contextlib import suppress
 from dataclasses import dataclass, field
 from decimal import Decimal
+from operator import itemgetter
 from typing import Any
 from urllib.parse import unquote
 
@@ -29,13 +31,14 @@ DRAFT = "https://json-schema.org/draft/2020-12/schema"
 class Validator:
     """One compiled schema: `is_valid` for the fast path, `errors` for AJV-style details."""
 
-    __slots__ = ("_compiled", "schema")
+    __slots__ = ("_compiled", "_paths", "schema")
 
     def __init__(self, schema: Schema) -> None:
         self.schema = schema
         self._compiled = jsonschema_rs.validator_for(
             schema, validate_formats=True, formats=FORMAT_CHECKERS
         )
+        self._paths: dict[tuple[str | int, ...], _Path | None] = {}  # shared by its reports
 
     def is_valid(self, instance: Any) -> bool:
         """Whether `instance` satisfies the schema: `Validator({"minimum": 1}).is_valid(0)` is
@@ -50,7 +53,8 @@ class Validator:
         """
         if self._compiled.is_valid(instance):
             return []
-        return _Report(self.schema, instance).details(self._compiled.iter_errors(instance))
+        report = _Report(self.schema, instance, self._paths)
+        return report.details(self._compiled.iter_errors(instance))
 
 
 class SchemaValidators:
@@ -105,10 +109,7 @@ class SchemaValidators:
     def _target(self, pointer: str, direction: Direction) -> _Target:
         targets = self._targets[direction]
         if pointer not in targets:
-            try:
-                node = resolve_pointer(self.document, pointer)
-            except RefError:
-                node = resolve_pointer(self.document, unquote(pointer))
+            node = _resolve(self.document, pointer)
             normalized = normalize(
                 node, version=self.version, direction=direction, document=self.document
             )
@@ -178,272 +179,337 @@ _LIMIT_MESSAGES = {
     "maxProperties": "must NOT have more than {} properties",
     "minProperties": "must NOT have fewer than {} properties",
 }
+_MAX_PATHS = 4096  # recursive schemas have unboundedly many evaluation paths
+_BY_KEY = itemgetter(0)
 
 Key = tuple[tuple[int, ...], ...]
+_Entry = tuple[Key, str, str, str, dict[str, Any]]  # key, then the detail's path, code, message, info
 
 
-@dataclass
-class _Site:
-    """Where an error sits: the schema node holding its keyword, the value, the sort key."""
+@dataclass(frozen=True, slots=True)
+class _Path:
+    """What an error's evaluation path alone decides, worked out once per validator.
+
+    `own` sorts the error's detail; where the path steps over an array item or an instance's
+    own property name it holds `()`, filled per error by `steps`: (index in `own`, instance
+    depth, head of the sort entry). A `(..., n)` below refers to `own[:n]`."""
 
     node: Any
     keyword: str | None
-    value: Any
-    location: list[str | int]
-    key: list[tuple[int, ...]]
-    ifs: list[tuple[Key, int, str]] = field(default_factory=list)
-    dispatch: tuple[str, int, Key] | None = None
-    numeric_format: tuple[str, int, Key] | None = None
+    depth: int  # instance tokens the path steps through
+    steps: tuple[tuple[int, int, tuple[int, ...]], ...]
+    ifs: tuple[tuple[int, int, str], ...]  # (n, depth, clause)
+    dispatch: tuple[str, int, int] | None  # (tag, depth, n): a discriminator's tag or mapping
+    numeric_format: tuple[str, int, int] | None  # (format, depth, n)
+    own: Key  # ends with the keyword's rank
+    location: list[str | int] | None  # the instance location, if the path alone names it
+    pointer: str  # and its JSON pointer
+    plain: bool  # no `if`, discriminator or numeric format to report
+
+
+def _path(root: Schema, schema_path: list[str | int]) -> _Path:
+    """Walks an evaluation path through the compiled schema, as AJV would have reached it."""
+    node: Any = root
+    depth = 0
+    key: list[tuple[int, ...]] = []
+    steps: list[tuple[int, int, tuple[int, ...]]] = []
+    ifs: list[tuple[int, int, str]] = []
+    numeric_format: tuple[str, int, int] | None = None
+    found: str | None = None
+    location: list[str | int] | None = []
+    index = 0
+    case_depth = -1  # steps into a discriminator's dispatch, where `if` is not reported
+    while index < len(schema_path):
+        keyword = str(schema_path[index])
+        if not isinstance(node, dict):
+            break
+        following = schema_path[index + 1] if index + 1 < len(schema_path) else None
+        last = following is None
+        if keyword == "$ref" and not last:
+            key.append((_RANKS["$ref"],))
+            node = _resolve(root, node["$ref"])
+            index += 1
+            continue
+        if keyword in ("properties", "patternProperties", "dependentSchemas") and not last:
+            name = str(following)
+            names = list(node[keyword])
+            head: tuple[int, ...] = (_RANKS[keyword], names.index(name) if name in names else 0)
+            if keyword == "patternProperties":
+                steps.append((len(key), depth, head))
+                head = ()
+                location = None
+            elif keyword == "properties" and location is not None:
+                location = [*location, name]
+            key.append(head)
+            if keyword != "dependentSchemas":
+                depth += 1
+            node = node[keyword][name]
+            index += 2
+            continue
+        if keyword in ("allOf", "anyOf", "oneOf", "prefixItems") and not last:
+            branch = int(following)  # type: ignore[arg-type]
+            child = node[keyword][branch]
+            if keyword == "prefixItems":
+                depth += 1
+                key.append((_RANKS[keyword], branch))
+                location = None if location is None else [*location, branch]
+            elif is_numeric_format_check(child):
+                key.append((_RANKS["numeric format"], branch))
+                numeric_format = (child["format"], depth, len(key))
+            elif isinstance(child, dict) and "discriminator" in child:
+                key.append((_RANKS["discriminator"], branch))
+            else:
+                key.append((_RANKS[keyword], branch))
+            node = child
+            index += 2
+            continue
+        if keyword in ("items", "additionalProperties", "contains", "unevaluatedItems",
+                       "unevaluatedProperties") and not last:
+            steps.append((len(key), depth, (_RANKS[keyword],)))
+            key.append(())
+            depth += 1
+            location = None
+            node = node[keyword]
+            index += 1
+            continue
+        if keyword in ("not", "if", "then", "else", "propertyNames") and not last:
+            if "discriminator" in node and keyword == "then":
+                tag = node["discriminator"]["propertyName"]
+                rest = schema_path[index + 1:]
+                if rest == ["required"] or rest[:3] == ["properties", tag, "enum"]:
+                    return _Path(node, "required" if rest == ["required"] else "enum", depth,
+                                 tuple(steps), tuple(ifs), (tag, depth, len(key)),
+                                 numeric_format, tuple(key), None, "", False)
+                case_depth = len(key) + 2  # dispatch.then.allOf[i] is one case
+            elif keyword in ("then", "else") and "discriminator" not in node and (
+                    len(key) != case_depth):
+                ifs.append((len(key), depth, keyword))
+            key.append((_RANKS[keyword], 1 if keyword == "else" else 0))
+            node = node[keyword]
+            index += 1
+            continue
+        found = keyword
+        break
+    return _Path(node, found, depth, tuple(steps), tuple(ifs), None, numeric_format,
+                 (*key, (_rank(found, node),)), location, _pointer(location or []),
+                 not (ifs or numeric_format))
 
 
 class _Report:
-    """Turns jsonschema-rs errors into LoopBack's details, ordered as AJV evaluates keywords."""
+    """Turns jsonschema-rs errors into LoopBack's details, ordered as AJV evaluates keywords.
 
-    def __init__(self, root: Schema, instance: Any) -> None:
-        self.root = root
-        self.instance = instance
-        self.entries: list[tuple[Key, ErrorDetail]] = []
+    What an error's evaluation path alone decides is kept in `paths`, which a validator's reports
+    share (None: a path it cannot walk); only the instance's part is done per error."""
+
+    __slots__ = ("entries", "instance", "paths", "root")
+
+    def __init__(self, root: Schema, instance: Any,
+                 paths: dict[tuple[str | int, ...], _Path | None] | None = None) -> None:
+        self.root, self.instance = root, instance
+        self.paths = {} if paths is None else paths
+        self.entries: list[_Entry] = []
 
     def details(self, errors: Iterable[jsonschema_rs.ValidationError]) -> list[ErrorDetail]:
         for error in errors:
             self._add_error(error)
-        self.entries.sort(key=lambda entry: entry[0])
-        seen: set[bytes] = set()
+        entries = self.entries
+        entries.sort(key=_BY_KEY)
         details: list[ErrorDetail] = []
-        for key, detail in self.entries:
-            mark = orjson.dumps([key, detail], option=orjson.OPT_SORT_KEYS, default=str)
-            if mark not in seen:
-                seen.add(mark)
-                details.append(detail)
+        last = None
+        for index, (key, path, code, message, info) in enumerate(entries):
+            if key != last or not _repeats(entries, index):
+                details.append({"path": path, "code": code, "message": message, "info": info})
+            last = key
         return details
 
-    def _emit(self, key: Key, location: list[str | int], code: str, message: str,
-              info: dict[str, Any]) -> None:
-        path = "".join("/" + escape(str(token)) for token in location)
-        self.entries.append((key, {"path": path, "code": code, "message": message, "info": info}))
-
     def _add_error(self, error: jsonschema_rs.ValidationError) -> None:
+        instance, entries = self.instance, self.entries
         try:
-            self._translate(error)
+            path = self.paths.get(tuple(error.evaluation_path)) or self._walk(
+                error.evaluation_path)
+            location: list[str | int] = error.instance_path
+            if len(location) < path.depth:
+                raise IndexError(path.depth)
+            key = _fill(path, instance, location) if path.steps else path.own
+            if not path.plain and self._add_surroundings(path, key, location):
+                return
+            kind = type(error.kind).__name__
+            if kind in ("AnyOf", "OneOfNotValid", "OneOfMultipleValid"):
+                for branch in error.kind.as_dict().get("context", []):
+                    for sub_error in branch:
+                        self._add_error(sub_error)
+            pointer = path.pointer if location == path.location else _pointer(location)
+            _add_assertion(entries, path, key, pointer, instance, location, kind, error)
         except (KeyError, IndexError, TypeError, ValueError):
             # A path this module does not know how to walk: say what jsonschema-rs says rather
             # than turn a client's mistake into a server error.
             keyword = next((str(t) for t in reversed(error.schema_path) if isinstance(t, str)),
                            "")
-            self._emit(((_LAST,),), list(error.instance_path), keyword, str(error.message), {})
+            entries.append((((_LAST,),), _pointer(error.instance_path), keyword,
+                            str(error.message), {}))
 
-    def _translate(self, error: jsonschema_rs.ValidationError) -> None:
-        site = self._locate(list(error.evaluation_path), list(error.instance_path))
-        for key, depth, clause in site.ifs:
-            self._emit(key, site.location[:depth], "if", f'must match "{clause}" schema',
-                       {"failingKeyword": clause})
-        if site.dispatch is not None:
-            self._add_discriminator(site, *site.dispatch)
-            return
-        if site.numeric_format is not None:
-            name, depth, key = site.numeric_format
-            self._emit(key, site.location[:depth], "format", f'must match format "{name}"',
-                       {"format": name})
-            return
-        kind = type(error.kind).__name__
-        params = error.kind.as_dict()
-        if kind in ("AnyOf", "OneOfNotValid", "OneOfMultipleValid"):
-            for branch in params.get("context", []):
-                for sub_error in branch:
-                    self._add_error(sub_error)
-        self._add_assertion(site, kind, params, error)
+    def _walk(self, schema_path: list[str | int]) -> _Path:
+        marker, walked = tuple(schema_path), None
+        if marker not in self.paths:
+            with suppress(KeyError, IndexError, TypeError, ValueError):
+                walked = _path(self.root, schema_path)
+            if len(self.paths) < _MAX_PATHS:
+                self.paths[marker] = walked
+        if walked is None:
+            raise KeyError(marker)  # the caller's fallback
+        return walked
 
-    def _add_discriminator(self, site: _Site, tag: str, depth: int, key: Key) -> None:
-        value = site.value.get(tag) if isinstance(site.value, dict) else None
-        info: dict[str, Any] = {"error": "tag", "tag": tag}
-        message = f'tag "{tag}" must be string'
-        if site.keyword != "required":
-            info["tagValue"] = value
-            if isinstance(value, str):
-                info["error"] = "mapping"
-                message = f'value of tag "{tag}" must be in oneOf'
-        self._emit(key, site.location[:depth], "discriminator", message, info)
+    def _add_surroundings(self, path: _Path, key: Key, location: list[str | int]) -> bool:
+        """The `if` details of the `then`/`else` an error sits in, and a discriminator's or
+        numeric format's own detail: True when that detail replaces the error's."""
+        entries = self.entries
+        for n, depth, clause in path.ifs:
+            entries.append(((*key[:n], (_RANKS["if"], _LAST)), _pointer(location[:depth]), "if",
+                            f'must match "{clause}" schema', {"failingKeyword": clause}))
+        if path.dispatch is not None:  # the tag is missing (`required`) or unknown (`enum`)
+            tag, depth, n = path.dispatch
+            value = _value_at(self.instance, location, path.depth)
+            value = value.get(tag) if isinstance(value, dict) else None
+            info: dict[str, Any] = {"error": "tag", "tag": tag}
+            message = f'tag "{tag}" must be string'
+            if path.keyword != "required":
+                info["tagValue"] = value
+                if isinstance(value, str):
+                    info["error"] = "mapping"
+                    message = f'value of tag "{tag}" must be in oneOf'
+            entries.append(((*key[:n], (_RANKS["discriminator"], 0)), _pointer(location[:depth]),
+                            "discriminator", message, info))
+            return True
+        if path.numeric_format is not None:
+            name, depth, n = path.numeric_format
+            entries.append((key[:n], _pointer(location[:depth]), "format",
+                            f'must match format "{name}"', {"format": name}))
+            return True
+        return False
 
-    def _add_assertion(self, site: _Site, kind: str, params: dict[str, Any],
-                       error: jsonschema_rs.ValidationError) -> None:
-        node, keyword, value, location = site.node, site.keyword, site.value, site.location
-        key = (*site.key, (_rank(keyword, node),))
 
-        def emit(code: str, message: str, info: dict[str, Any], *order: int) -> None:
-            self._emit((*site.key, (_rank(keyword, node), *order)), location, code, message,
-                       info)
+def _fill(path: _Path, instance: Any, location: list[str | int]) -> Key:
+    """`path.own` with the positions of the items and property names it steps over."""
+    parts = list(path.own)
+    for index, depth, head in path.steps:
+        value, token = _value_at(instance, location, depth), location[depth]
+        parts[index] = (*head, int(token) if isinstance(value, list) else _index(value, token))
+    return tuple(parts)
 
-        if kind == "FalseSchema" and keyword == "items" and "prefixItems" in node:
-            limit = len(node["prefixItems"])
-            self._emit(key, location[:-1], "items", f"must NOT have more than {limit} items",
-                       {"limit": limit})
-        elif kind == "FalseSchema":
-            self._emit(key, location, "false schema", "boolean schema is false", {})
-        elif kind == "PropertyNames":
-            name = params["error"].instance
-            names = list(value) if isinstance(value, dict) else []
-            emit("propertyNames", "property name must be valid", {"propertyName": name},
-                 names.index(name) if name in names else 0)
-        elif kind == "Type":
-            types = node["type"]
-            shown = types if isinstance(types, str) else ",".join(types)
-            emit("type", f"must be {shown}", {"type": types})
-        elif kind == "Required" and keyword == "dependentRequired":
-            missing = params["property"]
-            for prop, deps in node["dependentRequired"].items():
-                if missing in deps and isinstance(value, dict) and prop in value:
-                    noun = "property" if len(deps) == 1 else "properties"
-                    emit("dependentRequired",
-                         f"must have {noun} {', '.join(deps)} when property {prop} is present",
-                         {"property": prop, "missingProperty": missing, "depsCount": len(deps),
-                          "deps": ", ".join(deps)})
-                    break
-        elif kind == "Required":
-            missing = params["property"]
-            order = node["required"].index(missing) if missing in node["required"] else 0
-            emit("required", f"must have required property '{missing}'",
-                 {"missingProperty": missing}, order)
-        elif kind in ("AdditionalProperties", "UnevaluatedProperties"):
-            code = "additionalProperties" if kind == "AdditionalProperties" else (
-                "unevaluatedProperties")
-            noun = "additional" if kind == "AdditionalProperties" else "unevaluated"
-            names = list(value) if isinstance(value, dict) else []
-            for name in params["unexpected"]:
-                emit(code, f"must NOT have {noun} properties",
-                     {code[:-len("Properties")] + "Property": name},
-                     names.index(name) if name in names else 0)
-        elif keyword in _COMPARISONS:
-            limit = node[keyword]
-            emit(keyword, f"must be {_COMPARISONS[keyword]} {_js_number(limit)}",
-                 {"comparison": _COMPARISONS[keyword], "limit": limit})
-        elif keyword == "multipleOf":
-            emit("multipleOf", f"must be multiple of {_js_number(node[keyword])}",
-                 {"multipleOf": node[keyword]})
-        elif keyword in _LIMIT_MESSAGES:
-            emit(keyword, _LIMIT_MESSAGES[keyword].format(node[keyword]),
-                 {"limit": node[keyword]})
-        elif keyword == "pattern":
-            emit("pattern", f'must match pattern "{node["pattern"]}"',
-                 {"pattern": node["pattern"]})
-        elif keyword == "format":
-            emit("format", f'must match format "{node["format"]}"', {"format": node["format"]})
-        elif keyword == "enum":
-            emit("enum", "must be equal to one of the allowed values",
-                 {"allowedValues": node["enum"]})
-        elif keyword == "const":
-            emit("const", "must be equal to constant", {"allowedValue": node["const"]})
-        elif keyword == "uniqueItems":
-            i, j = _duplicate(value, node)
-            emit("uniqueItems", f"must NOT have duplicate items (items ## {j} and {i} are "
-                 "identical)", {"i": i, "j": j})
-        elif kind == "Contains":
-            least = node.get("minContains", 1)
-            most = node.get("maxContains")
-            if most is None:
-                emit("contains", f"must contain at least {least} valid item(s)",
-                     {"minContains": least})
-            else:
-                emit("contains",
-                     f"must contain at least {least} and no more than {most} valid item(s)",
-                     {"minContains": least, "maxContains": most})
-        elif kind == "Not":
-            emit("not", "must NOT be valid", {})
-        elif kind == "AnyOf":
-            emit("anyOf", "must match a schema in anyOf", {}, _LAST)
-        elif kind in ("OneOfNotValid", "OneOfMultipleValid"):
-            passing = [i for i, branch in enumerate(params.get("context", [])) if not branch]
-            emit("oneOf", "must match exactly one schema in oneOf",
-                 {"passingSchemas": passing[:2] if kind == "OneOfMultipleValid" else None},
-                 _LAST)
-        elif kind == "UnevaluatedItems":
-            count = len(value) - len(params.get("unexpected", [])) if isinstance(
-                value, list) else 0
-            emit("unevaluatedItems", f"must NOT have more than {count} items", {"limit": count})
-        else:  # a fault of the schema itself (an unresolvable $ref, a runaway regex)
-            emit(keyword or kind, str(error.message), {})
 
-    def _locate(self, schema_path: list[str | int], instance_path: list[str | int]) -> _Site:
-        node: Any = self.root
-        value = self.instance
-        depth = 0
-        key: list[tuple[int, ...]] = []
-        site = _Site(node, None, value, instance_path, key)
-        index = 0
-        case_depth = -1  # steps into a discriminator's dispatch, where `if` is not reported
-        while index < len(schema_path):
-            keyword = str(schema_path[index])
-            if not isinstance(node, dict):
-                break
-            following = schema_path[index + 1] if index + 1 < len(schema_path) else None
-            last = following is None
-            if keyword == "$ref" and not last:
-                key.append((_RANKS["$ref"],))
-                node = _resolve(self.root, node["$ref"])
-                index += 1
-                continue
-            if keyword in ("properties", "patternProperties", "dependentSchemas") and not last:
-                name = str(following)
-                names = list(node[keyword])
-                order = [names.index(name) if name in names else 0]
-                if keyword != "dependentSchemas":
-                    token = instance_path[depth]
-                    if keyword == "patternProperties":
-                        order.append(_position(value, token))
-                    value = _child(value, token)
-                    depth += 1
-                key.append((_RANKS[keyword], *order))
-                node = node[keyword][name]
-                index += 2
-                continue
-            if keyword in ("allOf", "anyOf", "oneOf", "prefixItems") and not last:
-                branch = int(following)  # type: ignore[arg-type]
-                child = node[keyword][branch]
-                if keyword == "prefixItems":
-                    value = _child(value, instance_path[depth])
-                    depth += 1
-                    key.append((_RANKS[keyword], branch))
-                elif is_numeric_format_check(child):
-                    site.numeric_format = (
-                        child["format"], depth, (*key, (_RANKS["numeric format"], branch))
-                    )
-                    key.append((_RANKS["numeric format"], branch))
-                elif isinstance(child, dict) and "discriminator" in child:
-                    key.append((_RANKS["discriminator"], branch))
-                else:
-                    key.append((_RANKS[keyword], branch))
-                node = child
-                index += 2
-                continue
-            if keyword in ("items", "additionalProperties", "contains", "unevaluatedItems",
-                           "unevaluatedProperties") and not last:
-                token = instance_path[depth]
-                key.append((_RANKS[keyword], _position(value, token)))
-                value = _child(value, token)
-                depth += 1
-                node = node[keyword]
-                index += 1
-                continue
-            if keyword in ("not", "if", "then", "else", "propertyNames") and not last:
-                if "discriminator" in node and keyword == "then":
-                    tag = node["discriminator"]["propertyName"]
-                    rest = schema_path[index + 1:]
-                    if rest == ["required"] or rest[:3] == ["properties", tag, "enum"]:
-                        site.dispatch = (tag, depth, (*key, (_RANKS["discriminator"], 0)))
-                        site.keyword = "required" if rest == ["required"] else "enum"
-                        site.node, site.value = node, value
-                        return site
-                    case_depth = len(key) + 2  # dispatch.then.allOf[i] is one case
-                elif keyword in ("then", "else") and "discriminator" not in node and (
-                        len(key) != case_depth):
-                    site.ifs.append(((*key, (_RANKS["if"], _LAST)), depth, keyword))
-                key.append((_RANKS[keyword], 1 if keyword == "else" else 0))
-                node = node[keyword]
-                index += 1
-                continue
-            site.keyword = keyword
-            break
-        site.node, site.value = node, value
-        return site
+def _add_assertion(entries: list[_Entry], path: _Path, key: Key, pointer: str, instance: Any,
+                   location: list[str | int], kind: str,
+                   error: jsonschema_rs.ValidationError) -> None:
+    """The details of one failed keyword. `key` sorts them, `order` places one among its
+    keyword's others (the n-th required property). Few read the failing value itself."""
+    node, keyword = path.node, path.keyword
+    order: int | None = None
+    info: dict[str, Any]
+    if kind == "Type":
+        types = node["type"]
+        code, info = "type", {"type": types}
+        message = f"must be {types if isinstance(types, str) else ','.join(types)}"
+    elif kind == "Required" and keyword != "dependentRequired":
+        missing = error.kind.property  # type: ignore[attr-defined]
+        order = node["required"].index(missing) if missing in node["required"] else 0
+        code, message = "required", f"must have required property '{missing}'"
+        info = {"missingProperty": missing}
+    elif kind == "FalseSchema" and keyword == "items" and "prefixItems" in node:
+        limit = len(node["prefixItems"])
+        code, message, info = "items", f"must NOT have more than {limit} items", {"limit": limit}
+        pointer = _pointer(location[:-1])
+    elif kind == "FalseSchema":
+        code, message, info = "false schema", "boolean schema is false", {}
+    elif kind == "PropertyNames":
+        name = error.kind.as_dict()["error"].instance
+        order = _index(_value_at(instance, location, path.depth), name)
+        code, message = "propertyNames", "property name must be valid"
+        info = {"propertyName": name}
+    elif kind == "Required":  # of dependentRequired
+        missing = error.kind.as_dict()["property"]
+        value = _value_at(instance, location, path.depth)
+        for prop, deps in node["dependentRequired"].items():
+            if missing in deps and isinstance(value, dict) and prop in value:
+                noun = "property" if len(deps) == 1 else "properties"
+                entries.append((key, pointer, "dependentRequired",
+                                f"must have {noun} {', '.join(deps)} when property {prop} is present",
+                                {"property": prop, "missingProperty": missing,
+                                 "depsCount": len(deps), "deps": ", ".join(deps)}))
+                return
+        return
+    elif kind in ("AdditionalProperties", "UnevaluatedProperties"):
+        noun = "additional" if kind == "AdditionalProperties" else "unevaluated"
+        value = _value_at(instance, location, path.depth)
+        for name in error.kind.as_dict()["unexpected"]:
+            entries.append(((*key[:-1], (*key[-1], _index(value, name))), pointer,
+                            f"{noun}Properties", f"must NOT have {noun} properties",
+                            {f"{noun}Property": name}))
+        return
+    elif keyword in _COMPARISONS:
+        limit, comparison = node[keyword], _COMPARISONS[keyword]
+        code, message = keyword, f"must be {comparison} {_js_number(limit)}"
+        info = {"comparison": comparison, "limit": limit}
+    elif keyword == "multipleOf":
+        code, message = keyword, f"must be multiple of {_js_number(node[keyword])}"
+        info = {"multipleOf": node[keyword]}
+    elif keyword in _LIMIT_MESSAGES:
+        code, message = keyword, _LIMIT_MESSAGES[keyword].format(node[keyword])
+        info = {"limit": node[keyword]}
+    elif keyword in ("pattern", "format"):
+        code, message = keyword, f'must match {keyword} "{node[keyword]}"'
+        info = {keyword: node[keyword]}
+    elif keyword == "enum":
+        code, message = "enum", "must be equal to one of the allowed values"
+        info = {"allowedValues": node["enum"]}
+    elif keyword == "const":
+        code, message, info = "const", "must be equal to constant", {"allowedValue": node["const"]}
+    elif keyword == "uniqueItems":
+        i, j = _duplicate(_value_at(instance, location, path.depth), node)
+        code, info = "uniqueItems", {"i": i, "j": j}
+        message = f"must NOT have duplicate items (items ## {j} and {i} are identical)"
+    elif kind == "Contains":
+        least, most = node.get("minContains", 1), node.get("maxContains")
+        code, message, info = "contains", f"must contain at least {least}", {"minContains": least}
+        if most is not None:
+            message, info["maxContains"] = f"{message} and no more than {most}", most
+        message += " valid item(s)"
+    elif kind == "Not":
+        code, message, info = "not", "must NOT be valid", {}
+    elif kind == "AnyOf":
+        code, message, info, order = "anyOf", "must match a schema in anyOf", {}, _LAST
+    elif kind in ("OneOfNotValid", "OneOfMultipleValid"):
+        code, message, order = "oneOf", "must match exactly one schema in oneOf", _LAST
+        passing = [i for i, branch in enumerate(error.kind.as_dict().get("context", []))
+                   if not branch]
+        info = {"passingSchemas": passing[:2] if kind == "OneOfMultipleValid" else None}
+    elif kind == "UnevaluatedItems":
+        unexpected = error.kind.as_dict().get("unexpected", [])
+        value = _value_at(instance, location, path.depth)
+        count = len(value) - len(unexpected) if isinstance(value, list) else 0
+        code, message = "unevaluatedItems", f"must NOT have more than {count} items"
+        info = {"limit": count}
+    else:  # a fault of the schema itself (an unresolvable $ref, a runaway regex)
+        code, message, info = keyword or kind, str(error.message), {}
+    if order is not None:
+        key = (*key[:-1], (*key[-1], order))
+    entries.append((key, pointer, code, message, info))
+
+
+def _pointer(location: list[str | int]) -> str:
+    """The JSON pointer of an instance location: `['a/b', 0]` is `/a~1b/0`."""
+    return "".join(["/" + escape(str(token)) for token in location]) if location else ""
+
+
+def _repeats(entries: list[_Entry], index: int) -> bool:
+    """Whether `entries[index]` repeats an earlier entry, which sorts just before it."""
+    entry, option = entries[index], orjson.OPT_SORT_KEYS
+    for other in reversed(entries[:index]):
+        if other[0] != entry[0]:
+            return False
+        if other[1:4] == entry[1:4] and orjson.dumps(other[4], option=option, default=str) == (
+                orjson.dumps(entry[4], option=option, default=str)):
+            return True
+    return False
 
 
 def _rank(keyword: str | None, node: Any) -> int:
@@ -465,21 +531,21 @@ def _resolve(root: Schema, ref: str) -> Any:
         return resolve_pointer(root, unquote(ref))
 
 
-def _child(value: Any, token: str | int) -> Any:
-    if isinstance(value, list):
-        return value[int(token)]
-    if isinstance(value, dict):
-        return value.get(str(token))
-    return None
+def _value_at(instance: Any, location: list[str | int], depth: int) -> Any:
+    """The value at the first `depth` steps of an instance location."""
+    value = instance
+    for token in location[:depth]:
+        if isinstance(value, list):
+            value = value[int(token)]
+        else:
+            value = value.get(str(token)) if isinstance(value, dict) else None
+    return value
 
 
-def _position(value: Any, token: str | int) -> int:
-    if isinstance(value, list):
-        return int(token)
-    if isinstance(value, dict):
-        names = list(value)
-        return names.index(token) if token in names else 0
-    return 0
+def _index(value: Any, name: str | int) -> int:
+    """Where a property name comes in an object, as AJV meets it."""
+    names = list(value) if isinstance(value, dict) else []
+    return names.index(name) if name in names else 0
 
 
 def _duplicate(items: Any, node: Schema) -> tuple[int, int]:

@@ -570,25 +570,18 @@ def _duplicate(items: Any, node: Schema) -> tuple[int, int]:
 
 
 def _canonical(value: Any) -> bytes:
-    """Equal JSON values give equal bytes (1 and 1.0 alike, true and 1 not)."""
+    """Equal JSON values give equal bytes (1 and 1.0 alike, true and 1 not), at any depth."""
+    return orjson.dumps(_normalized(value), option=orjson.OPT_SORT_KEYS, default=str)
+
+
+def _normalized(value: Any) -> Any:
     if isinstance(value, float) and value.is_integer() and abs(value) < 2**63:
-        value = int(value)
-    elif isinstance(value, dict):
-        value = {k: _Canonical(v) for k, v in value.items()}
-    elif isinstance(value, list):
-        value = [_Canonical(v) for v in value]
-    return orjson.dumps(value, option=orjson.OPT_SORT_KEYS, default=_canonical_default)
-
-
-@dataclass(frozen=True)
-class _Canonical:
-    value: Any
-
-
-def _canonical_default(value: Any) -> Any:
-    if isinstance(value, _Canonical):
-        return orjson.Fragment(_canonical(value.value))
-    raise TypeError
+        return int(value)
+    if isinstance(value, dict):
+        return {str(k): _normalized(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_normalized(v) for v in value]
+    return value
 
 
 def _js_number(number: Any) -> str:

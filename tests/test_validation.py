@@ -565,3 +565,13 @@ def test_an_error_that_cannot_be_placed_is_still_reported() -> None:
     assert report.details(validator._compiled.iter_errors(5)) == [
         detail("", "type", '5 is not of type "string"'),
     ]
+
+
+def test_unique_items_compares_nested_values_as_json() -> None:
+    validator = SchemaValidators({}, "3.1").compile({"type": "array", "uniqueItems": True})
+    duplicate = {"path": "", "code": "uniqueItems",
+                 "message": "must NOT have duplicate items (items ## 0 and 1 are identical)",
+                 "info": {"i": 1, "j": 0}}
+    assert validator.errors([[1], [1.0]]) == [duplicate]
+    assert validator.errors([{"a": {"b": 2}}, {"a": {"b": 2.0}}]) == [duplicate]
+    assert validator.errors([[1], [True]]) == []

@@ -63,8 +63,7 @@ class Operation:
         elif result is None and self.no_content:
             return _NO_CONTENT
         else:
-            response = Response.raw(self.success_status, {"content-type": "application/json"},
-                                    dump_json(result))
+            response = Response.json(self.success_status, dump_json(result))
         if self.response_validation != "off":
             self._check(response)
         return response

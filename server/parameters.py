@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import orjson
 
@@ -31,9 +30,8 @@ _SOURCE_INDEX = {location: index for index, location in enumerate(_LOCATIONS)}
 _ABSENT_JSON = frozenset({"", "null"})
 
 
-@dataclass(frozen=True, slots=True)
-class RequestParts:
-    """The raw parameter sources of one request.
+class RequestParts(NamedTuple):
+    """The raw parameter sources of one request (a tuple: it is built for every request).
 
     `path` holds percent-decoded segment values, `query` the undecoded query string,
     `headers` lower-case names.

@@ -4,10 +4,16 @@ from __future__ import annotations
 
 import itertools
 import os
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
-from server.errors import BadRequest, PayloadTooLarge, render_error
+from server.errors import (
+    BadRequest,
+    EndpointNotFound,
+    MethodNotAllowed,
+    PayloadTooLarge,
+    render_error,
+)
 from server.operations import Operation
 from server.parameters import RequestParts
 from server.requests import Request, parse_headers
@@ -28,8 +34,10 @@ class Pipeline:
     """Serves requests for the compiled operations. Built once; `handle` runs per request."""
 
     def __init__(self, router: Router[Operation], settings: Settings,
-                 services: Mapping[str, Any]) -> None:
+                 services: Mapping[str, Any],
+                 pages: Callable[[Scope], Response | None] = lambda scope: None) -> None:
         self.router = router
+        self.pages = pages
         self.settings = settings
         self.services = services
         self.max_body_size = settings.max_body_size
@@ -43,8 +51,17 @@ class Pipeline:
                       or f"{_ID_PREFIX}-{next(_REQUEST_IDS)}")
         request = Request(scope, b"", request_id, self.services, headers)
         try:
-            operation, path_params = self.router.find_route(method, path)
-            request.body = await self.read_body(receive, headers)
+            try:
+                operation, path_params = self.router.find_route(method, path)
+            except (EndpointNotFound, MethodNotAllowed):
+                # Charter's own pages (the published spec, the explorer) yield to the spec's.
+                page = self.pages(scope) if method in ("GET", "HEAD") else None
+                if page is None:
+                    raise
+                await page.send(send, head=method == "HEAD")
+                return
+            if "content-length" in headers or "transfer-encoding" in headers:
+                request.body = await self.read_body(receive, headers)
             parts = RequestParts(path_params, scope["query_string"].decode("latin-1"), headers,
                                  request.cookies if "cookie" in headers else {})
             kwargs = operation.parse(parts, headers.get("content-type"), request.body)
@@ -66,8 +83,6 @@ class Pipeline:
     async def read_body(self, receive: Receive, headers: Mapping[str, str]) -> bytes:
         """Read the whole body, refusing more than the configured limit (413) as it arrives."""
         length = headers.get("content-length")
-        if length is None and "transfer-encoding" not in headers:
-            return b""
         if length is not None:
             if not length.isdigit():
                 raise BadRequest(f"Invalid Content-Length header: {length!r}.")

@@ -16,7 +16,7 @@ class Response:
     b'{"ok":true}'
     """
 
-    __slots__ = ("body", "headers", "media_type", "status")
+    __slots__ = ("_encoded", "body", "headers", "media_type", "status")
 
     def __init__(
         self,
@@ -28,6 +28,7 @@ class Response:
     ) -> None:
         self.status = status
         self.headers = {k.lower(): v for k, v in (headers or {}).items()}
+        self._encoded: list[tuple[bytes, bytes]] | None = None
         self.media_type: str | None
         if isinstance(content, bytes | bytearray | memoryview):
             self.body = bytes(content)
@@ -50,20 +51,37 @@ class Response:
         response.headers = headers
         response.media_type = headers.get("content-type")
         response.body = body
+        response._encoded = None
+        return response
+
+    @classmethod
+    def json(cls, status: int, body: bytes) -> Response:
+        """A JSON body already serialized: the pipeline's fast path for handler results."""
+        response = cls.raw(status, _JSON_HEADERS, body)
+        response._encoded = _JSON_ENCODED
         return response
 
     async def send(self, send: Send, *, head: bool = False,
                    extra: list[tuple[bytes, bytes]] | None = None) -> None:
         """Write the response to ASGI `send`; `head` drops the body but keeps its length."""
-        headers = [(b"content-length", str(len(self.body)).encode())]
-        if self.media_type and "content-type" not in self.headers:
-            headers.append((b"content-type", self.media_type.encode()))
-        for key, value in self.headers.items():
-            headers.append((key.encode(), value.encode("latin-1")))
+        encoded = self._encoded
+        if encoded is None:
+            encoded = self._encoded = self._encode_headers()
+        headers = [(b"content-length", b"%d" % len(self.body)), *encoded]
         if extra:
             headers.extend(extra)
         await send({"type": "http.response.start", "status": self.status, "headers": headers})
         await send({"type": "http.response.body", "body": b"" if head else self.body})
+
+    def _encode_headers(self) -> list[tuple[bytes, bytes]]:
+        encoded = [(key.encode(), value.encode("latin-1")) for key, value in self.headers.items()]
+        if self.media_type and "content-type" not in self.headers:
+            encoded.insert(0, (b"content-type", self.media_type.encode()))
+        return encoded
+
+
+_JSON_HEADERS = {"content-type": "application/json"}
+_JSON_ENCODED = [(b"content-type", b"application/json")]
 
 
 def dump_json(content: Any) -> bytes:

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from functools import partial
+from functools import lru_cache, partial
+from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, Literal
 
 import orjson
@@ -105,14 +106,12 @@ class BodyParser:
             return None
         # As LoopBack does, a body without a Content-Type is taken to be JSON.
         shown = content_type or "application/json"
-        media, params = _split_content_type(shown)
-        type_, slash, subtype = media.partition("/")
+        media, type_, subtype, params, kind = _media_type(shown)
         entry = self._exact.get(media)
-        if entry is None and slash and type_ and subtype:
+        if entry is None and type_ and subtype:
             entry = next((e for e in self._ranges if e.covers(type_, subtype)), None)
         if entry is None:
             raise UnsupportedMediaType(shown, self.media_types)
-        kind = _kind_of(type_, subtype)
         value, problems = entry.decoders[kind](body, params)
         if value is None and self.required:
             # LoopBack treats a JSON `null` like a missing body.
@@ -218,6 +217,16 @@ def _compile_decoder(
     if kind == "form":
         return _FormFields(schema, encoding, document, urlencoded=True).decode_urlencoded
     return _FormFields(schema, encoding, document, urlencoded=False).decode_multipart
+
+
+@lru_cache(maxsize=256)
+def _media_type(content_type: str) -> tuple[str, str, str, Mapping[str, str], Kind]:
+    """`(media, type, subtype, parameters, kind)` of a Content-Type; clients repeat a few."""
+    media, params = _split_content_type(content_type)
+    type_, slash, subtype = media.partition("/")
+    if not slash:
+        type_ = subtype = ""
+    return media, type_, subtype, MappingProxyType(params), _kind_of(type_, subtype)
 
 
 def _split_content_type(value: str) -> tuple[str, dict[str, str]]:

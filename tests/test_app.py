@@ -245,3 +245,33 @@ def test_published_spec_is_a_valid_openapi_document(client: Client) -> None:
 
     document = orjson.loads(client.get("/openapi.json").content)
     assert list(OpenAPIV30SpecValidator(document).iter_errors()) == []
+
+
+def test_lifespan_freezes_the_start_up_heap_and_closes_services() -> None:
+    import asyncio
+    import gc
+
+    app = make_app(allow_unbound=True)
+    closed: list[bool] = []
+
+    class Service:
+        def close(self) -> None:
+            closed.append(True)
+
+    app.services["extra"] = Service()
+    messages = iter([{"type": "lifespan.startup"}, {"type": "lifespan.shutdown"}])
+    sent: list[str] = []
+
+    async def receive() -> dict[str, str]:
+        return next(messages)
+
+    async def send(message: dict[str, str]) -> None:
+        sent.append(message["type"])
+
+    try:
+        asyncio.run(app({"type": "lifespan"}, receive, send))  # type: ignore[arg-type]
+        assert gc.get_freeze_count() > 0
+    finally:
+        gc.unfreeze()
+    assert sent == ["lifespan.startup.complete", "lifespan.shutdown.complete"]
+    assert closed == [True]

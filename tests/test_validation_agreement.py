@@ -3,14 +3,11 @@
 from __future__ import annotations
 
 import base64
-import types
 from collections import Counter
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
-import hypothesis.internal.conjecture.utils as conjecture_utils
-import hypothesis_jsonschema._from_schema as hypothesis_jsonschema_internals
 import jsonschema
 import orjson
 import pytest
@@ -39,31 +36,6 @@ CUSTOM_FORMATS = {
     "int32": st.text(max_size=3), "int64": st.text(max_size=3),
     "float": st.text(max_size=3), "double": st.text(max_size=3),
 }
-
-
-class _LegacyMany:
-    """hypothesis-jsonschema 0.23.1 drives `many` with `.more()`; hypothesis 6.170 iterates it."""
-
-    def __init__(self, data: Any, **sizes: Any) -> None:
-        self._many = conjecture_utils.many(data, **sizes)
-        self._many.__enter__()
-        self._elements = iter(self._many)
-
-    def more(self) -> bool:
-        if next(self._elements, False) is None:
-            return True
-        self._many.__exit__(None)
-        return False
-
-    def reject(self) -> None:
-        self._many.reject()
-
-
-@pytest.fixture(autouse=True)
-def _object_generation_works(monkeypatch: pytest.MonkeyPatch) -> None:
-    if not hasattr(conjecture_utils.many, "more"):
-        monkeypatch.setattr(hypothesis_jsonschema_internals, "cu",
-                            types.SimpleNamespace(many=_LegacyMany))
 
 
 def load_fixture(name: str) -> tuple[dict[str, Any], str]:

@@ -36,8 +36,8 @@ class Operation:
     parameters: ParameterParser | None
     body: BodyParser | None
     invoke: Invoke
-    arguments: tuple[tuple[str, str], ...]
-    """(spec name or "body", keyword argument name) pairs."""
+    body_keyword: str | None
+    """The handler's argument for the body; None when the handler does not take it."""
     success_status: int
     no_content: bool
     response_validators: Mapping[int, Validator]
@@ -52,9 +52,9 @@ class Operation:
         values = self.parameters.parse(parts) if self.parameters is not None else {}
         if self.body is not None:
             parsed = self.body.parse(content_type, body)
-            if parsed is not None:
-                values[BODY] = parsed
-        return {keyword: values[name] for name, keyword in self.arguments if name in values}
+            if parsed is not None and self.body_keyword is not None:
+                values[self.body_keyword] = parsed
+        return values
 
     def render(self, result: Any) -> Response:
         """Turn a handler's result into a response: the one place results are written."""
@@ -120,8 +120,10 @@ def compile_operations(
                 problems += found
                 continue
             unbound.add(label)
+        arguments = binding.arguments if binding else {}
         try:
-            parameter_parser = (compile_parameters(parameters, validators, document)
+            keys = {p["name"]: arguments.get(p["name"]) for p in parameters}
+            parameter_parser = (compile_parameters(parameters, validators, document, keys)
                                 if parameters else None)
             body_parser = compile_body(request_body, validators, document)
         except Exception as exc:  # a schema the validator cannot compile is a contract fault
@@ -136,7 +138,7 @@ def compile_operations(
             parameters=parameter_parser,
             body=body_parser,
             invoke=binding.invoke if binding else _not_implemented(label, raw.get("operationId")),
-            arguments=tuple(binding.arguments.items()) if binding else (),
+            body_keyword=arguments.get(BODY),
             success_status=success,
             no_content=no_content,
             response_validators=response_validators,

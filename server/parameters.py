@@ -50,7 +50,7 @@ class _JsonSyntaxError(ValueError):
 class _Parameter:
     """One compiled parameter: read from its location, coerce, validate."""
 
-    __slots__ = ("allow_empty", "coerce", "default", "is_json", "location", "name", "read",
+    __slots__ = ("allow_empty", "coerce", "default", "is_json", "key", "location", "name", "read",
                  "required", "source", "validator")
 
     def __init__(
@@ -75,6 +75,9 @@ class _Parameter:
         self.allow_empty = allow_empty
         self.default = default
         self.is_json = is_json
+        self.key: str | None = name
+        """Where `parse` puts the value: the spec's name, a handler's argument name, or None to
+        check the parameter without handing it over."""
 
 
 class ParameterParser:
@@ -115,8 +118,8 @@ class ParameterParser:
             ):
                 if parameter.required:
                     raise MissingRequiredParameter(name)
-                if parameter.default is not None:
-                    values[name] = parameter.default()
+                if parameter.default is not None and parameter.key is not None:
+                    values[parameter.key] = parameter.default()
                 continue
             try:
                 value = parameter.coerce(raw)
@@ -133,17 +136,20 @@ class ParameterParser:
                     # As LoopBack: a JSON or deepObject value is named as parsed, others as sent.
                     shown = value if parameter.is_json else raw
                     raise InvalidParameterValue(name, shown, details=errors)
-            values[name] = value
+            if parameter.key is not None:
+                values[parameter.key] = value
         return values
 
 
 def compile_parameters(
-    parameters: list[dict[str, Any]], validators: SchemaValidators | None, document: Any
+    parameters: list[dict[str, Any]], validators: SchemaValidators | None, document: Any,
+    keys: Mapping[str, str | None] | None = None,
 ) -> ParameterParser:
     """Compile an operation's Parameter Objects (path and operation level already merged).
 
     `$ref`s are followed; a later parameter with the same `name` and `in` replaces an earlier
-    one. `validators` may be `None` to coerce without validating.
+    one. `validators` may be `None` to coerce without validating. `keys` renames the results
+    (spec name -> handler argument); a name mapped to None is checked but left out.
 
     >>> parser = compile_parameters(
     ...     [{"name": "tags", "in": "query", "schema": {"type": "array"}}], None, {})
@@ -155,10 +161,14 @@ def compile_parameters(
         spec = deref(document, parameter)
         specs[(spec["in"], spec["name"])] = spec
     query_names = {name for location, name in specs if location == "query"}
-    return ParameterParser(tuple(
+    compiled = tuple(
         _compile_parameter(spec, validators, document, query_names - {spec["name"]})
         for spec in specs.values()
-    ))
+    )
+    if keys is not None:
+        for each in compiled:
+            each.key = keys.get(each.name, each.name)
+    return ParameterParser(compiled)
 
 
 def _compile_parameter(

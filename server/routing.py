@@ -18,17 +18,22 @@ _PARAM = re.compile(r"\{([^{}]+)\}")
 def compile_path(template: str) -> tuple[re.Pattern[str], tuple[str, ...]]:
     """Compile an OpenAPI path template into a regex and its parameter names.
 
+    Parameters whose names are identifiers become named groups, so a match's `groupdict()` is
+    the parameters themselves.
+
     >>> pattern, names = compile_path("/files/{name}.{ext}")
-    >>> pattern.match("/files/report.v2.pdf").groups(), names
-    (('report.v2', 'pdf'), ('name', 'ext'))
+    >>> pattern.match("/files/report.v2.pdf").groupdict(), names
+    ({'name': 'report.v2', 'ext': 'pdf'}, ('name', 'ext'))
     """
     names: list[str] = []
     regex = ["^"]
     position = 0
     for match in _PARAM.finditer(template):
         regex.append(re.escape(template[position:match.start()]))
-        names.append(match.group(1))
-        regex.append("([^/]+)")
+        name = match.group(1)
+        names.append(name)
+        regex.append(f"(?P<{name}>[^/]+)" if name.isidentifier() and names.count(name) == 1
+                     else "([^/]+)")
         position = match.end()
     regex.append(re.escape(template[position:]) + "$")
     return re.compile("".join(regex)), tuple(names)
@@ -40,6 +45,8 @@ class _Template(Generic[T]):
     pattern: re.Pattern[str]
     names: tuple[str, ...]
     methods: dict[str, T]
+    named: bool
+    """Every parameter is a named group: `groupdict()` is the answer."""
 
 
 class Router(Generic[T]):
@@ -63,7 +70,8 @@ class Router(Generic[T]):
         entries = []
         for template, methods in templated.items():
             pattern, names = compile_path(template)
-            entries.append(_Template(template, pattern, names, methods))
+            entries.append(_Template(template, pattern, names, methods,
+                                     len(pattern.groupindex) == len(names)))
         # More literal text first: "/a/{x}/b" before "/a/{x}/{y}".
         entries.sort(key=lambda e: (-len(_PARAM.sub("", e.template)), e.template))
         self._templated = tuple(entries)
@@ -80,8 +88,10 @@ class Router(Generic[T]):
                 match = entry.pattern.match(path)
                 if match is not None:
                     methods = entry.methods
-                    params = {name: unquote(value) if "%" in value else value
-                              for name, value in zip(entry.names, match.groups(), strict=True)}
+                    params = (match.groupdict() if entry.named
+                              else dict(zip(entry.names, match.groups(), strict=True)))
+                    if "%" in path:
+                        params = {name: unquote(value) for name, value in params.items()}
                     break
             else:
                 raise EndpointNotFound(method, unquote(path))

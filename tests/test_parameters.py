@@ -535,3 +535,15 @@ def test_scalars_round_trip_through_the_query(i: int, n: float, b: bool) -> None
 
     query = f"i={i}&n={quote(repr(n))}&b={str(b).lower()}"
     assert SCALAR_PARSER.parse(parts(query=query)) == {"i": i, "n": n, "b": b}
+
+
+def test_keys_rename_results_and_none_checks_without_handing_over() -> None:
+    from server.errors import InvalidParameterValue as Invalid
+
+    parser = compile_parameters(
+        [{"name": "id", "in": "path", "required": True, "schema": {"type": "integer"}},
+         {"name": "debug", "in": "query", "schema": {"type": "boolean"}}],
+        None, {}, keys={"id": "id_", "debug": None})
+    assert parser.parse(RequestParts({"id": "3"}, "debug=true", {}, {})) == {"id_": 3}
+    with pytest.raises(Invalid):
+        parser.parse(RequestParts({"id": "3"}, "debug=maybe", {}, {}))

@@ -68,3 +68,9 @@ def test_compile_path_escapes_literals() -> None:
     assert names == ("id",)
     assert pattern.match("/v1.0/items/3")
     assert not pattern.match("/v1x0/items/3")
+
+
+def test_parameter_names_that_are_not_identifiers() -> None:
+    router = Router([("/users/{user-id}/posts/{post.id}", "get", "post")])
+    assert router.find_route("GET", "/users/u%201/posts/9") == (
+        "post", {"user-id": "u 1", "post.id": "9"})

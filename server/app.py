@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import gc
 import logging
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from server.binding import Handlers
@@ -41,7 +41,11 @@ class App:
         handlers, problems = _import_handlers(settings.handlers)
         self.services: dict[str, Any] = {"settings": settings}
         if handlers is not None and (factory := handlers.services_factory()) is not None:
-            self.services.update(factory(settings))
+            try:
+                self.services.update(factory(settings))
+            except Exception as exc:  # e.g. a database that cannot be opened
+                raise ContractError([f"{settings.handlers}.services(settings) failed: "
+                                     f"{type(exc).__name__}: {exc}"]) from exc
         self.validators = SchemaValidators(self.spec.document, self.spec.version)
         operations, more, unbound = compile_operations(
             self.spec, self.validators, handlers, self.services, settings)
@@ -56,7 +60,7 @@ class App:
         self.publisher = Publisher(self.spec, error_format=settings.error_format,
                                    unbound=unbound)
         self.explorer = Explorer(settings.explorer_path, "/openapi.json")
-        self._served: Mapping[str, Any] = {
+        self._served: Mapping[str, Callable[[str], bytes]] = {
             "/openapi.json": self.publisher.render_json,
             "/openapi.yaml": self.publisher.render_yaml,
         }

@@ -65,7 +65,7 @@ def _build(settings: Settings) -> App | None:
 
 def _report(problems: list[str]) -> None:
     noun = "problem" if len(problems) == 1 else "problems"
-    print(f"charter: the contract is broken ({len(problems)} {noun}):", file=sys.stderr)
+    print(f"charter: cannot start, {len(problems)} {noun}:", file=sys.stderr)
     for problem in problems:
         print(f"  - {problem}", file=sys.stderr)
 

@@ -275,3 +275,16 @@ def test_lifespan_freezes_the_start_up_heap_and_closes_services() -> None:
         gc.unfreeze()
     assert sent == ["lifespan.startup.complete", "lifespan.shutdown.complete"]
     assert closed == [True]
+
+
+def test_a_failing_service_factory_is_reported(monkeypatch: pytest.MonkeyPatch) -> None:
+    import pipeline_handlers
+
+    def services(settings: Settings) -> dict[str, Any]:
+        raise OSError("database unreachable")
+
+    monkeypatch.setattr(pipeline_handlers, "services", services, raising=False)
+    with pytest.raises(ContractError) as caught:
+        make_app(allow_unbound=True)
+    assert caught.value.problems == [
+        "pipeline_handlers.services(settings) failed: OSError: database unreachable"]

@@ -46,7 +46,7 @@ def test_a_broken_contract_exits_non_zero_without_a_traceback() -> None:
     assert result.returncode == 1
     assert "Traceback" not in result.stderr
     assert result.stderr.splitlines() == [
-        "charter: the contract is broken (2 problems):",
+        "charter: cannot start, 2 problems:",
         "  - tests/fixtures/specs/broken_ref/openapi.yaml: /paths/~1a: $ref './paths/missing.yaml'"
         " cannot be loaded: No such file or directory",
         "  - tests/fixtures/specs/broken_ref/openapi.yaml: /paths/~1b/get/responses/200/content/"

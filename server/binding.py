@@ -59,7 +59,6 @@ class SpecArguments:
     label: str
     parameters: tuple[tuple[str, str, bool], ...]
     has_body: bool
-    body_required: bool = False
 
 
 Invoke = Callable[[Request, dict[str, Any]], Awaitable[Any]]
@@ -96,12 +95,6 @@ class Handlers:
     def services_factory(self) -> Callable[..., Mapping[str, Any]] | None:
         factory = getattr(self.root, "services", None)
         return factory if callable(factory) else None
-
-    def find_class(self, name: str) -> type | None:
-        found = self.classes.get(name)
-        if found and len(found) == 1:
-            return found[0]
-        return None
 
     def import_attribute(self, dotted: str) -> Any:
         """Find `module.attr` (or `module.Class.method`) relative to the package, then absolutely."""

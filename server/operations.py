@@ -109,7 +109,6 @@ def compile_operations(
             label=f"{label} (operationId {raw.get('operationId')!r})",
             parameters=tuple((p["name"], p["in"], bool(p.get("required"))) for p in parameters),
             has_body=request_body is not None,
-            body_required=bool(request_body and request_body.get("required")),
         )
         binding: Binding | None = None
         found: list[str] = []  # without a handlers package, its import error says it all

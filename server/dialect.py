@@ -11,13 +11,8 @@ import re
 from collections.abc import Callable
 from typing import Any
 
-from server.refs import RefError, deref
+from server.refs import RefError, deref, escape, unescape
 from server.types import Direction, Schema
-
-STRING_FORMATS = frozenset(
-    {"date", "date-time", "time", "email", "uri", "uuid", "ipv4", "ipv6", "hostname", "byte"}
-)
-"""Formats checked on strings, by `FORMAT_CHECKERS` below."""
 
 _FLOAT_MAX = 3.4028234663852886e38
 _DOUBLE_MAX = 1.7976931348623157e308
@@ -58,7 +53,7 @@ def to_json_schema(
 
     - Only JSON Schema 2020-12 assertions and applicators are kept. Annotations, OAS-only
       keywords (`example`, `xml`, `externalDocs`, `deprecated`, `nullable`, ...), `x-*`
-      extensions, `$id` and `$schema` are dropped; so is a `format` outside `STRING_FORMATS` and
+      extensions, `$id` and `$schema` are dropped; so is a `format` outside `FORMAT_CHECKERS` and
       `NUMERIC_FORMATS`, so that neither validator checks a format the other does not know.
     - OpenAPI 3.0: `nullable: true` adds `"null"` to `type` (and `None` to `enum`); beside `$ref`,
       `allOf`, `oneOf` or `anyOf` the schema is wrapped as `anyOf: [schema, {"type": "null"}]`.
@@ -193,9 +188,11 @@ class _Normalizer:
 
     def _format(self, node: Schema, out: Schema) -> None:
         name = node.get("format")
-        if name in STRING_FORMATS:
+        if not isinstance(name, str):
+            return
+        if name in FORMAT_CHECKERS:
             out["format"] = name
-        elif isinstance(name, str) and name in NUMERIC_FORMATS:
+        elif name in NUMERIC_FORMATS:
             out["allOf"] = [*out.get("allOf", []), {"format": name, **NUMERIC_FORMATS[name]}]
 
     def _discriminator(self, node: Schema, out: Schema) -> None:
@@ -234,7 +231,7 @@ class _Normalizer:
         if isinstance(mapping, dict):
             for value, target in mapping.items():
                 if isinstance(target, str):
-                    ref = target if "#" in target else f"#/components/schemas/{target}"
+                    ref = target if "#" in target else f"#/components/schemas/{escape(target)}"
                     targeted.add(ref)
                     routes.append((str(value), {"$ref": ref}))
         known = {value for value, _ in routes}
@@ -258,7 +255,7 @@ def _tag_values(schema: Any, tag: str, ref: Any) -> list[str]:
         if isinstance(prop.get("enum"), list):
             return [value for value in prop["enum"] if isinstance(value, str)]
     if isinstance(ref, str) and ref.startswith("#/components/schemas/"):
-        return [ref.rsplit("/", 1)[1].replace("~1", "/").replace("~0", "~")]
+        return [unescape(ref.rsplit("/", 1)[1])]
     return []
 
 
@@ -287,31 +284,31 @@ def is_numeric_format_check(node: Any) -> bool:
     return isinstance(node, dict) and node.get("format") in NUMERIC_FORMATS
 
 
-def referenced_pointers(schema: Any, found: set[str] | None = None) -> set[str]:
+def referenced_pointers(schema: Any) -> set[str]:
     """Every `$ref` inside a (normalized) schema.
 
     >>> sorted(referenced_pointers({"items": {"$ref": "#/components/schemas/A"}}))
     ['#/components/schemas/A']
     """
-    found = set() if found is None else found
-    _collect_refs(schema, found.add)
+    found: set[str] = set()
+    _collect_refs(schema, found)
     return found
 
 
-def _collect_refs(node: Any, add: Callable[[str], None]) -> None:
+def _collect_refs(node: Any, found: set[str]) -> None:
     if not isinstance(node, dict):
         return
     for key, value in node.items():
         if key == "$ref" and isinstance(value, str):
-            add(value)
+            found.add(value)
         elif key in _SCHEMAS:
-            _collect_refs(value, add)
+            _collect_refs(value, found)
         elif key in _SCHEMA_LISTS and isinstance(value, list):
             for item in value:
-                _collect_refs(item, add)
+                _collect_refs(item, found)
         elif key in _SCHEMA_MAPS and isinstance(value, dict):
             for item in value.values():
-                _collect_refs(item, add)
+                _collect_refs(item, found)
 
 
 # --- string formats ---------------------------------------------------------------------------

@@ -14,6 +14,11 @@ def escape(token: str) -> str:
     return token.replace("~", "~0").replace("/", "~1")
 
 
+def pointer(tokens: list[str | int]) -> str:
+    """The JSON pointer of a path of tokens: `pointer(["a/b", 0])` is `"/a~1b/0"`."""
+    return "".join(["/" + escape(str(token)) for token in tokens])
+
+
 def unescape(token: str) -> str:
     return token.replace("~1", "/").replace("~0", "~")
 

@@ -20,7 +20,7 @@ import yaml
 from jsonschema.exceptions import best_match
 from openapi_spec_validator import OpenAPIV30SpecValidator, OpenAPIV31SpecValidator
 
-from server.refs import RefError, escape, resolve_pointer
+from server.refs import RefError, escape, pointer, resolve_pointer
 
 HTTP_METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "trace")
 ROOT_NAMES = ("openapi.yaml", "openapi.yml", "openapi.json")
@@ -296,11 +296,11 @@ def _validate(document: dict[str, Any], version: str, origins: dict[str, str]) -
             deepest = best_match(context) if context else error
             path = list(error.absolute_path)
             extra = list(deepest.relative_path) if deepest is not error else []
-            pointer = "".join(f"/{escape(str(p))}" for p in path + extra)
+            where = pointer(path + extra)
             message = str(deepest.message).splitlines()[0]
             if len(message) > 240:
                 message = message[:240] + "..."
-            problems.append(f"{_where(origins, pointer)}: {message}")
+            problems.append(f"{_where(origins, where)}: {message}")
         else:
             problems.append(f"{_where(origins, '')}: {error}")
     return problems

@@ -20,7 +20,8 @@ from server.dialect import (
     referenced_pointers,
     to_json_schema,
 )
-from server.refs import RefError, escape, resolve_pointer, unescape
+from server.refs import RefError, resolve_pointer, unescape
+from server.refs import pointer as pointer_of
 from server.types import Direction, ErrorDetail, Schema
 
 DRAFT = "https://json-schema.org/draft/2020-12/schema"
@@ -291,7 +292,7 @@ def _path(root: Schema, schema_path: list[str | int]) -> _Path:
         found = keyword
         break
     return _Path(node, found, depth, tuple(steps), tuple(ifs), None, numeric_format,
-                 (*key, (_rank(found, node),)), location, _pointer(location or []),
+                 (*key, (_rank(found, node),)), location, pointer_of(location or []),
                  not (ifs or numeric_format))
 
 
@@ -338,14 +339,14 @@ class _Report:
                 for branch in error.kind.as_dict().get("context", []):
                     for sub_error in branch:
                         self._add_error(sub_error)
-            pointer = path.pointer if location == path.location else _pointer(location)
+            pointer = path.pointer if location == path.location else pointer_of(location)
             _add_assertion(entries, path, key, pointer, instance, location, kind, error)
         except (KeyError, IndexError, TypeError, ValueError):
             # A path this module does not know how to walk: say what jsonschema-rs says rather
             # than turn a client's mistake into a server error.
             keyword = next((str(t) for t in reversed(error.schema_path) if isinstance(t, str)),
                            "")
-            entries.append((((_LAST,),), _pointer(error.instance_path), keyword,
+            entries.append((((_LAST,),), pointer_of(error.instance_path), keyword,
                             str(error.message), {}))
 
     def _walk(self, schema_path: list[str | int]) -> _Path:
@@ -364,7 +365,7 @@ class _Report:
         numeric format's own detail: True when that detail replaces the error's."""
         entries = self.entries
         for n, depth, clause in path.ifs:
-            entries.append(((*key[:n], (_RANKS["if"], _LAST)), _pointer(location[:depth]), "if",
+            entries.append(((*key[:n], (_RANKS["if"], _LAST)), pointer_of(location[:depth]), "if",
                             f'must match "{clause}" schema', {"failingKeyword": clause}))
         if path.dispatch is not None:  # the tag is missing (`required`) or unknown (`enum`)
             tag, depth, n = path.dispatch
@@ -377,12 +378,12 @@ class _Report:
                 if isinstance(value, str):
                     info["error"] = "mapping"
                     message = f'value of tag "{tag}" must be in oneOf'
-            entries.append(((*key[:n], (_RANKS["discriminator"], 0)), _pointer(location[:depth]),
+            entries.append(((*key[:n], (_RANKS["discriminator"], 0)), pointer_of(location[:depth]),
                             "discriminator", message, info))
             return True
         if path.numeric_format is not None:
             name, depth, n = path.numeric_format
-            entries.append((key[:n], _pointer(location[:depth]), "format",
+            entries.append((key[:n], pointer_of(location[:depth]), "format",
                             f'must match format "{name}"', {"format": name}))
             return True
         return False
@@ -417,7 +418,7 @@ def _add_assertion(entries: list[_Entry], path: _Path, key: Key, pointer: str, i
     elif kind == "FalseSchema" and keyword == "items" and "prefixItems" in node:
         limit = len(node["prefixItems"])
         code, message, info = "items", f"must NOT have more than {limit} items", {"limit": limit}
-        pointer = _pointer(location[:-1])
+        pointer = pointer_of(location[:-1])
     elif kind == "FalseSchema":
         code, message, info = "false schema", "boolean schema is false", {}
     elif kind == "PropertyNames":
@@ -495,11 +496,6 @@ def _add_assertion(entries: list[_Entry], path: _Path, key: Key, pointer: str, i
     entries.append((key, pointer, code, message, info))
 
 
-def _pointer(location: list[str | int]) -> str:
-    """The JSON pointer of an instance location: `['a/b', 0]` is `/a~1b/0`."""
-    return "".join(["/" + escape(str(token)) for token in location]) if location else ""
-
-
 def _repeats(entries: list[_Entry], index: int) -> bool:
     """Whether `entries[index]` repeats an earlier entry, which sorts just before it."""
     entry, option = entries[index], orjson.OPT_SORT_KEYS
@@ -562,9 +558,10 @@ def _duplicate(items: Any, node: Schema) -> tuple[int, int]:
                 return i, seen[mark]
             seen[mark] = i
         return 0, 0
+    marks = [_canonical(item) for item in items]
     for i in range(len(items) - 1, 0, -1):
         for j in range(i - 1, -1, -1):
-            if _canonical(items[i]) == _canonical(items[j]):
+            if marks[i] == marks[j]:
                 return i, j
     return 0, 0
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import lru_cache, partial
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, Literal
@@ -68,7 +68,6 @@ class UploadFile:
 class _Entry:
     """One declared media type: how to decode it and how to validate the result."""
 
-    declared: str
     type: str
     subtype: str
     rank: int
@@ -153,7 +152,7 @@ def compile_body(
         if entry.rank > _RANK_JSON_SUFFIX:
             exact.setdefault(f"{entry.type}/{entry.subtype}", entry)
             if entry.type == "application" and entry.subtype == "json":
-                ranges.append(_entry_with_rank(entry, _RANK_JSON_SUFFIX))
+                ranges.append(replace(entry, rank=_RANK_JSON_SUFFIX))
         else:
             ranges.append(entry)
     ranges.sort(key=lambda e: -e.rank)  # stable: declaration order among equals
@@ -185,11 +184,7 @@ def _compile_entry(
     validator = None
     if schema is not None and kinds != ["bytes"]:
         validator = validators.compile(schema, direction="request")
-    return _Entry(declared, type_, subtype, rank, decoders, validator)
-
-
-def _entry_with_rank(entry: _Entry, rank: int) -> _Entry:
-    return _Entry(entry.declared, entry.type, entry.subtype, rank, entry.decoders, entry.validator)
+    return _Entry(type_, subtype, rank, decoders, validator)
 
 
 def _kind_of(type_: str, subtype: str) -> Kind:
@@ -359,11 +354,10 @@ class _FormFields:
             filename is not None and (field is None or not field.has_type)
         ):
             return UploadFile(filename, raw_type, content), False
-        media, part_params = _split_content_type(raw_type or "text/plain")
-        type_, _, subtype = media.partition("/")
+        _, _, _, part_params, kind = _media_type(raw_type or "text/plain")
         charset = part_params.get("charset", "utf-8").lower()
         # OpenAPI's default contentType for an object property is application/json.
-        if _kind_of(type_, subtype) == "json" or (
+        if kind == "json" or (
             raw_type is None and field is not None and field.shape == "object"
         ):
             return _load_json(content, charset, f'multipart field "{name}"'), False

@@ -12,7 +12,12 @@ import orjson
 from server.binding import BODY, Binding, Handlers, Invoke, SpecArguments, bind
 from server.bodies import BodyParser, compile_body
 from server.errors import NotImplementedYet, ResponseValidationFailed
-from server.parameters import ParameterParser, RequestParts, compile_parameters
+from server.parameters import (
+    ParameterParser,
+    RequestParts,
+    compile_parameters,
+    merge_parameters,
+)
 from server.refs import deref
 from server.requests import Request
 from server.responses import Response, dump_json
@@ -103,7 +108,8 @@ def compile_operations(
     unbound: set[str] = set()
     for path, method, raw, item in spec.operations():
         label = f"{method.upper()} {path}"
-        parameters = _merged_parameters(document, item, raw)
+        parameters = merge_parameters(document, item.get("parameters") or [],
+                                      raw.get("parameters") or [])
         request_body = deref(document, raw["requestBody"]) if "requestBody" in raw else None
         args = SpecArguments(
             label=f"{label} (operationId {raw.get('operationId')!r})",
@@ -144,16 +150,6 @@ def compile_operations(
             response_validation=settings.response_validation,
         ))
     return operations, problems, unbound
-
-
-def _merged_parameters(document: dict[str, Any], item: Mapping[str, Any],
-                       operation: Mapping[str, Any]) -> list[dict[str, Any]]:
-    """Path-level parameters, overridden by operation-level ones with the same name and place."""
-    merged: dict[tuple[str, str], dict[str, Any]] = {}
-    for raw in [*(item.get("parameters") or []), *(operation.get("parameters") or [])]:
-        parameter = deref(document, raw)
-        merged[(parameter["name"], parameter["in"])] = parameter
-    return list(merged.values())
 
 
 def _responses(

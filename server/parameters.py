@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 import orjson
@@ -64,6 +64,7 @@ class _Parameter:
         allow_empty: bool,
         default: Callable[[], Any] | None,
         is_json: bool,
+        key: str | None,
     ) -> None:
         self.name = name
         self.location = location
@@ -75,7 +76,7 @@ class _Parameter:
         self.allow_empty = allow_empty
         self.default = default
         self.is_json = is_json
-        self.key: str | None = name
+        self.key = key
         """Where `parse` puts the value: the spec's name, a handler's argument name, or None to
         check the parameter without handing it over."""
 
@@ -156,23 +157,35 @@ def compile_parameters(
     >>> parser.parse(RequestParts({}, "tags=a&tags=b", {}, {}))
     {'tags': ['a', 'b']}
     """
-    specs: dict[tuple[str, str], dict[str, Any]] = {}
-    for parameter in parameters:
-        spec = deref(document, parameter)
-        specs[(spec["in"], spec["name"])] = spec
-    query_names = {name for location, name in specs if location == "query"}
-    compiled = tuple(
-        _compile_parameter(spec, validators, document, query_names - {spec["name"]})
-        for spec in specs.values()
-    )
-    if keys is not None:
-        for each in compiled:
-            each.key = keys.get(each.name, each.name)
-    return ParameterParser(compiled)
+    specs = merge_parameters(document, parameters)
+    query_names = {spec["name"] for spec in specs if spec["in"] == "query"}
+    keys = keys or {}
+    return ParameterParser(tuple(
+        _compile_parameter(spec, validators, document, query_names - {spec["name"]},
+                           keys.get(spec["name"], spec["name"]))
+        for spec in specs
+    ))
+
+
+def merge_parameters(document: Any, *levels: Iterable[Any]) -> list[dict[str, Any]]:
+    """Parameter Objects with `$ref`s followed; a later one replaces an earlier one with the same
+    `name` and `in` (operation-level parameters override path-level ones).
+
+    >>> merge_parameters({}, [{"name": "a", "in": "query", "x": 1}],
+    ...                  [{"name": "a", "in": "query", "x": 2}])
+    [{'name': 'a', 'in': 'query', 'x': 2}]
+    """
+    merged: dict[tuple[str, str], dict[str, Any]] = {}
+    for level in levels:
+        for raw in level:
+            spec = deref(document, raw)
+            merged[(spec["in"], spec["name"])] = spec
+    return list(merged.values())
 
 
 def _compile_parameter(
-    spec: dict[str, Any], validators: SchemaValidators | None, document: Any, claimed: set[str]
+    spec: dict[str, Any], validators: SchemaValidators | None, document: Any, claimed: set[str],
+    key: str | None,
 ) -> _Parameter:
     name: str = spec["name"]
     location: str = spec["in"]
@@ -221,6 +234,7 @@ def _compile_parameter(
         allow_empty=spec.get("allowEmptyValue") is True,
         default=_default_factory(schema),
         is_json=is_json,
+        key=key,
     )
 
 
@@ -274,9 +288,8 @@ def _refuse_prototype_keys(value: Any) -> None:
         _refuse_prototype_keys(child)
         if key == "__proto__":
             raise _JsonSyntaxError(f'JSON string cannot contain "{key}" key.')
-        if key == "constructor" and isinstance(child, (dict, list)) and any(
-            _matches(str(inner), "prototype") for inner in (child if isinstance(child, dict)
-                                                            else range(len(child)))
+        if key == "constructor" and isinstance(child, dict) and any(
+            _matches(inner, "prototype") for inner in child
         ):
             raise _JsonSyntaxError('JSON string cannot contain "constructor.prototype" key.')
         if _matches(key, "__proto__") or _matches(key, "constructor.prototype"):

@@ -326,8 +326,7 @@ class _Report:
     def _add_error(self, error: jsonschema_rs.ValidationError) -> None:
         instance, entries = self.instance, self.entries
         try:
-            path = self.paths.get(tuple(error.evaluation_path)) or self._walk(
-                error.evaluation_path)
+            path = self._walk(error.evaluation_path)
             location: list[str | int] = error.instance_path
             if len(location) < path.depth:
                 raise IndexError(path.depth)
@@ -350,8 +349,12 @@ class _Report:
                             str(error.message), {}))
 
     def _walk(self, schema_path: list[str | int]) -> _Path:
-        marker, walked = tuple(schema_path), None
-        if marker not in self.paths:
+        """The schema side of an error at `schema_path`, walked once per validator."""
+        marker = tuple(schema_path)
+        if marker in self.paths:
+            walked = self.paths[marker]
+        else:
+            walked = None
             with suppress(KeyError, IndexError, TypeError, ValueError):
                 walked = _path(self.root, schema_path)
             if len(self.paths) < _MAX_PATHS:

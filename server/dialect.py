@@ -24,12 +24,13 @@ NUMERIC_FORMATS: dict[str, Schema] = {
 }
 """Formats checked on numbers, as the range each one stands for."""
 
-_SCHEMA_MAPS = ("properties", "patternProperties", "dependentSchemas", "$defs")
-_SCHEMA_LISTS = ("allOf", "anyOf", "oneOf", "prefixItems")
-_SCHEMAS = (
+# Keywords whose value is a map, a list, or one of subschemas (JSON Schema 2020-12).
+SCHEMA_MAPS = frozenset({"properties", "patternProperties", "dependentSchemas", "$defs"})
+SCHEMA_LISTS = frozenset({"allOf", "anyOf", "oneOf", "prefixItems"})
+SCHEMA_VALUED = frozenset({
     "items", "additionalProperties", "not", "if", "then", "else", "contains", "propertyNames",
     "unevaluatedItems", "unevaluatedProperties",
-)
+})
 _VALUES = frozenset({
     "type", "enum", "const", "multipleOf", "maximum", "minimum", "exclusiveMaximum",
     "exclusiveMinimum", "maxLength", "minLength", "pattern", "maxItems", "minItems",
@@ -124,11 +125,11 @@ class _Normalizer:
         for key, value in node.items():
             if key in _VALUES:
                 out[key] = value
-            elif key in _SCHEMAS:
+            elif key in SCHEMA_VALUED:
                 out[key] = self.schema(value)
-            elif key in _SCHEMA_LISTS and isinstance(value, list):
+            elif key in SCHEMA_LISTS and isinstance(value, list):
                 out[key] = [self.schema(item) for item in value]
-            elif key in _SCHEMA_MAPS and isinstance(value, dict):
+            elif key in SCHEMA_MAPS and isinstance(value, dict):
                 out[key] = {name: self.schema(item) for name, item in value.items()}
         self._hide_properties(node, out)
         self._exclusive_limits(node, out)
@@ -301,12 +302,12 @@ def _collect_refs(node: Any, found: set[str]) -> None:
     for key, value in node.items():
         if key == "$ref" and isinstance(value, str):
             found.add(value)
-        elif key in _SCHEMAS:
+        elif key in SCHEMA_VALUED:
             _collect_refs(value, found)
-        elif key in _SCHEMA_LISTS and isinstance(value, list):
+        elif key in SCHEMA_LISTS and isinstance(value, list):
             for item in value:
                 _collect_refs(item, found)
-        elif key in _SCHEMA_MAPS and isinstance(value, dict):
+        elif key in SCHEMA_MAPS and isinstance(value, dict):
             for item in value.values():
                 _collect_refs(item, found)
 

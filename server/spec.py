@@ -20,17 +20,15 @@ import yaml
 from jsonschema.exceptions import best_match
 from openapi_spec_validator import OpenAPIV30SpecValidator, OpenAPIV31SpecValidator
 
+from server.dialect import SCHEMA_LISTS, SCHEMA_MAPS, SCHEMA_VALUED
 from server.refs import RefError, escape, pointer, resolve_pointer
 
 HTTP_METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "trace")
 ROOT_NAMES = ("openapi.yaml", "openapi.yml", "openapi.json")
 
-# Keywords whose value is a schema, or a list or map of schemas, inside a Schema Object.
-_SCHEMA_VALUED = {"items", "additionalProperties", "not", "if", "then", "else", "contains",
-                  "propertyNames", "unevaluatedItems", "unevaluatedProperties",
-                  "additionalItems", "contentSchema"}
-_SCHEMA_LISTS = {"allOf", "anyOf", "oneOf", "prefixItems"}
-_SCHEMA_MAPS = {"properties", "patternProperties", "$defs", "definitions", "dependentSchemas"}
+# Where the bundler finds schemas: JSON Schema's keywords, plus older ones a file may use.
+_SCHEMA_VALUED = SCHEMA_VALUED | {"additionalItems", "contentSchema"}
+_SCHEMA_MAPS = SCHEMA_MAPS | {"definitions"}
 
 
 class SpecError(Exception):
@@ -195,7 +193,7 @@ class _Bundler:
                 result[key] = {k: self._walk(v, base, f"{child_out}/{escape(k)}",
                                              f"{child_src}/{escape(k)}", True)
                                for k, v in value.items()}
-            elif is_schema and key in _SCHEMA_LISTS and isinstance(value, list):
+            elif is_schema and key in SCHEMA_LISTS and isinstance(value, list):
                 result[key] = [self._walk(v, base, f"{child_out}/{i}", f"{child_src}/{i}", True)
                                for i, v in enumerate(value)]
             else:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Collection, Mapping
+from functools import partial
 from typing import Any, Literal
 from urllib.parse import unquote_plus
 
@@ -201,24 +202,29 @@ def compile_reader(
 
 
 def _path_reader(name: str, style: str, explode: bool, shape: Shape) -> Reader:
+    split: Callable[[str], Raw]
+    if style == "label":
+        split = partial(split_label, shape=shape, explode=explode)
+    elif style == "matrix":
+        split = partial(split_matrix, name=name, shape=shape, explode=explode)
+    else:
+        split = partial(split_simple, shape=shape, explode=explode)
+
     def read_path(path: Mapping[str, str]) -> Raw | None:
         value = path.get(name)
-        if value is None:
-            return None
-        if style == "label":
-            return split_label(value, shape, explode)
-        if style == "matrix":
-            return split_matrix(value, name, shape, explode)
-        return split_simple(value, shape, explode)
+        return None if value is None else split(value)
 
     return read_path
 
 
 def _header_reader(name: str, explode: bool, shape: Shape) -> Reader:
+    if shape == "primitive":
+        return lambda headers: headers.get(name)
+
     def read_header(headers: Mapping[str, str]) -> Raw | None:
         value = headers.get(name)
-        if value is None or shape == "primitive":
-            return value
+        if value is None:
+            return None
         # HTTP lists allow whitespace after the commas: `X-Ids: 1, 2, 3`.
         items = [item.strip() for item in value.split(",")] if value.strip() else []
         return _split_items(items, shape, explode)
@@ -236,10 +242,13 @@ def _cookie_reader(name: str, explode: bool, shape: Shape, properties: Collectio
 
         return read_cookie_object
 
+    if shape == "primitive":
+        return lambda cookies: cookies.get(name)
+
     def read_cookie(cookies: Mapping[str, str]) -> Raw | None:
         value = cookies.get(name)
-        if value is None or shape == "primitive":
-            return value
+        if value is None:
+            return None
         # A cookie name holds one value, so arrays are comma separated whether exploded or not.
         return _split_items(value.split(",") if value else [], shape, False)
 

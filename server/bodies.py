@@ -305,18 +305,7 @@ class _FormFields:
         result: dict[str, Any] = {}
         problems: list[ErrorDetail] = []
         for name, field in self.fields.items():
-            try:
-                raw = field.read(query)
-            except StyleError as exc:
-                raw = exc.raw  # left as sent, for validation to report
-            if raw is None and field.shape != "primitive":
-                # `ids[]=1&ids[]=2`, `filter[done]=true`: brackets, as Node's `qs` reads them.
-                try:
-                    raw = read_deep_object(query, name)
-                except StyleError as exc:
-                    raw = exc.raw
-            if raw is None and name in query:
-                raw = _single(query[name])
+            raw = field.read(query)
             if raw is not None:
                 result[name] = _coerce_field(field, name, raw, problems)
         for key, values in query.items():
@@ -469,16 +458,39 @@ def _compile_field(
     items = deref(document, schema.get("items") or {}) if shape == "array" else schema
     is_binary = _is_binary(items)
     coerce = compile_coercer(schema, document) if type_ is not None and not is_binary else None
-    read: Reader
     if shape == "primitive":
-        read = partial(_read_primitive, name)
+        return _Field(coerce, shape, is_binary, type_ is not None, partial(_read_primitive, name))
+    # Objects read as deepObject (`filter[done]=true`), which is also Node's `qs` default.
+    style = "deepObject" if shape == "object" else (encoding or {}).get("style", "form")
+    if style not in STYLES["query"]:
+        style = "form"
+    readers = [compile_reader("query", name, style, (encoding or {}).get("explode"), shape)]
+    if style == "deepObject":
+        readers.append(partial(_read_primitive, name))  # the whole value under the plain key
     else:
-        # Objects read as deepObject (`filter[done]=true`), which is also Node's `qs` default.
-        style = "deepObject" if shape == "object" else (encoding or {}).get("style", "form")
-        if style not in STYLES["query"]:
-            style = "form"
-        read = compile_reader("query", name, style, (encoding or {}).get("explode"), shape)
-    return _Field(coerce, shape, is_binary, type_ is not None, read)
+        # `ids[]=1&ids[]=2`: brackets, as Node's `qs` reads them.
+        readers.append(partial(_read_deep_object, name))
+    return _Field(coerce, shape, is_binary, type_ is not None, _first_of(readers))
+
+
+def _first_of(readers: list[Reader]) -> Reader:
+    """A reader answering with the first reader that finds the field; a value the style cannot
+    split is handed over as sent, for validation to report."""
+    def read(query: Query) -> Any:
+        for reader in readers:
+            try:
+                raw = reader(query)
+            except StyleError as exc:
+                return exc.raw
+            if raw is not None:
+                return raw
+        return None
+
+    return read
+
+
+def _read_deep_object(name: str, query: Query) -> Any:
+    return read_deep_object(query, name)
 
 
 def _read_primitive(name: str, query: Query) -> Any:

@@ -9,9 +9,10 @@ import jsonschema
 import pytest
 import yaml
 
-from server.dialect import FORMAT_CHECKERS, format_checker
+from server.dialect import FORMAT_CHECKERS
 from server.types import Direction, ErrorDetail
 from server.validation import SchemaValidators
+from tests.reference import format_checker
 
 FIXTURE = Path(__file__).parent / "fixtures" / "specs" / "validation" / "openapi.yaml"
 FIXTURE_31 = Path(__file__).parent / "fixtures" / "specs" / "validation-3.1" / "openapi.yaml"

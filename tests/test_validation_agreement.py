@@ -17,10 +17,10 @@ from hypothesis import strategies as st
 from hypothesis.errors import Unsatisfiable
 from hypothesis_jsonschema import from_schema
 
-from server.dialect import format_checker
 from server.refs import deref, escape, resolve_pointer
 from server.types import Direction, Schema
 from server.validation import SchemaValidators
+from tests.reference import format_checker
 
 ROOT = Path(__file__).parent.parent
 FIXTURES = Path(__file__).parent / "fixtures" / "specs"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import unquote
 
 
 class RefError(LookupError):
@@ -26,9 +27,21 @@ def unescape(token: str) -> str:
 def resolve_pointer(document: Any, pointer: str) -> Any:
     """Follow a JSON pointer such as `#/components/schemas/Todo` (the leading `#` is optional).
 
+    A pointer in a URI fragment may be percent-encoded (`#/components/schemas/A%20B`); it is
+    decoded when the pointer as written leads nowhere.
+
     >>> resolve_pointer({"a": [{"b": 1}]}, "#/a/0/b")
     1
     """
+    try:
+        return _walk(document, pointer)
+    except RefError:
+        if "%" not in pointer:
+            raise
+        return _walk(document, unquote(pointer))
+
+
+def _walk(document: Any, pointer: str) -> Any:
     node = document
     path = pointer[1:] if pointer.startswith("#") else pointer
     if not path:

@@ -20,8 +20,8 @@ from server.dialect import (
     referenced_pointers,
     to_json_schema,
 )
-from server.refs import RefError, resolve_pointer, unescape
 from server.refs import pointer as pointer_of
+from server.refs import resolve_pointer, unescape
 from server.types import Direction, ErrorDetail, Schema
 
 DRAFT = "https://json-schema.org/draft/2020-12/schema"
@@ -110,7 +110,7 @@ class SchemaValidators:
     def _target(self, pointer: str, direction: Direction) -> _Target:
         targets = self._targets[direction]
         if pointer not in targets:
-            node = _resolve(self.document, pointer)
+            node = resolve_pointer(self.document, pointer)
             normalized = normalize(
                 node, version=self.version, direction=direction, document=self.document
             )
@@ -228,7 +228,7 @@ def _path(root: Schema, schema_path: list[str | int]) -> _Path:
         last = following is None
         if keyword == "$ref" and not last:
             key.append((_RANKS["$ref"],))
-            node = _resolve(root, node["$ref"])
+            node = resolve_pointer(root, node["$ref"])
             index += 1
             continue
         if keyword in ("properties", "patternProperties", "dependentSchemas") and not last:
@@ -521,13 +521,6 @@ def _rank(keyword: str | None, node: Any) -> int:
         ):
             return _GROUPS[group] + 9  # AJV checks a lone type beside that type's keywords
     return _RANKS.get(keyword, 70)
-
-
-def _resolve(root: Schema, ref: str) -> Any:
-    try:
-        return resolve_pointer(root, ref)
-    except RefError:
-        return resolve_pointer(root, unquote(ref))
 
 
 def _value_at(instance: Any, location: list[str | int], depth: int) -> Any:

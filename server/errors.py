@@ -10,15 +10,20 @@
     │   └── EntityNotFound                 ENTITY_NOT_FOUND
     ├── MethodNotAllowed               405 MethodNotAllowedError
     ├── Conflict                       409 ConflictError
-    ├── PreconditionFailed             412 PreconditionFailedError
+    │   ├── UniqueViolation                UNIQUE_VIOLATION
+    │   └── ForeignKeyViolation            FOREIGN_KEY_VIOLATION
+    ├── PreconditionFailed             412 PreconditionFailedError PRECONDITION_FAILED
     ├── PayloadTooLarge                413 PayloadTooLargeError   REQUEST_BODY_TOO_LARGE
     ├── UnsupportedMediaType           415 UnsupportedMediaTypeError UNSUPPORTED_MEDIA_TYPE
     ├── UnprocessableEntity            422 UnprocessableEntityError
-    │   └── ValidationFailed               VALIDATION_FAILED
+    │   ├── ValidationFailed               VALIDATION_FAILED
+    │   ├── InvalidReference               INVALID_REFERENCE
+    │   └── InvalidValue                   INVALID_VALUE
     ├── InternalServerError            500 InternalServerError
     │   └── ResponseValidationFailed       RESPONSE_VALIDATION_FAILED
     ├── NotImplementedYet              501 NotImplementedError    NOT_IMPLEMENTED
     └── ServiceUnavailable             503 ServiceUnavailableError
+        └── DatabaseUnavailable            DATABASE_UNAVAILABLE
 
 Subclasses differ only in class attributes; the codes are stable and machine-readable.
 """
@@ -131,9 +136,22 @@ class Conflict(HttpError):
     default_message = "Conflict"
 
 
+class UniqueViolation(Conflict):
+    """A write would duplicate a value that must be unique (an id, a unique index)."""
+
+    code = "UNIQUE_VIOLATION"
+
+
+class ForeignKeyViolation(Conflict):
+    """A delete (or a key change) would leave other rows referring to nothing."""
+
+    code = "FOREIGN_KEY_VIOLATION"
+
+
 class PreconditionFailed(HttpError):
     status = 412
     name = "PreconditionFailedError"
+    code = "PRECONDITION_FAILED"
     default_message = "Precondition Failed"
 
 
@@ -168,6 +186,18 @@ class ValidationFailed(UnprocessableEntity):
         super().__init__(INVALID_BODY_MESSAGE, details=details)
 
 
+class InvalidReference(UnprocessableEntity):
+    """A written foreign key names a row that does not exist."""
+
+    code = "INVALID_REFERENCE"
+
+
+class InvalidValue(UnprocessableEntity):
+    """A value the spec allows but the database cannot store (out of its range, say)."""
+
+    code = "INVALID_VALUE"
+
+
 class InternalServerError(HttpError):
     pass
 
@@ -187,6 +217,16 @@ class ServiceUnavailable(HttpError):
     status = 503
     name = "ServiceUnavailableError"
     default_message = "Service Unavailable"
+
+
+class DatabaseUnavailable(ServiceUnavailable):
+    """The database cannot be reached; the client may retry after `Retry-After` seconds."""
+
+    code = "DATABASE_UNAVAILABLE"
+
+    def __init__(self, retry_after: int = 1) -> None:
+        super().__init__("The database is unavailable. Try again later.",
+                         headers={"retry-after": str(retry_after)})
 
 
 def show(value: Any) -> str:

@@ -1,0 +1,210 @@
+"""Tables: the SQL table of each entity, with column types that behave alike on every database.
+
+SQLite, PostgreSQL and MariaDB/MySQL differ in how they compare and sort text, store
+timestamps and size numbers. The column types below make them agree, so that one filter gives
+the same rows everywhere:
+
+- text compares and sorts by code point (`COLLATE "C"`, `utf8mb4_bin`, SQLite's BINARY);
+- `date-time` is stored in UTC with microseconds and always read back timezone-aware;
+- `number` is a double everywhere (MySQL's FLOAT would be single precision);
+- `object`, `array` and untyped properties are JSON.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from collections.abc import Mapping
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    Column,
+    Date,
+    DateTime,
+    Dialect,
+    Double,
+    ForeignKeyConstraint,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    TypeDecorator,
+    UniqueConstraint,
+)
+from sqlalchemy.dialects import mysql, postgresql
+from sqlalchemy.sql.schema import SchemaItem
+from sqlalchemy.types import TypeEngine
+
+from server.data.entities import Entity, Property, foreign_keys
+from server.errors import InvalidValue
+
+INT64 = (-(2**63), 2**63 - 1)
+INT32 = (-(2**31), 2**31 - 1)
+_MYSQL_KEY_LENGTH = 768  # the longest utf8mb4 VARCHAR a MySQL index can hold (3072 bytes)
+_MYSQL_TABLE = {"mysql_charset": "utf8mb4", "mysql_collate": "utf8mb4_bin",
+                "mariadb_charset": "utf8mb4", "mariadb_collate": "utf8mb4_bin"}
+
+
+class UTCDateTime(TypeDecorator[dt.datetime]):
+    """A timezone-aware timestamp stored in UTC; naive values are taken to be UTC."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def load_dialect_impl(self, dialect: Dialect) -> TypeEngine[Any]:
+        if dialect.name in ("mysql", "mariadb"):
+            return dialect.type_descriptor(mysql.DATETIME(fsp=6))
+        return dialect.type_descriptor(DateTime(timezone=dialect.name == "postgresql"))
+
+    def process_bind_param(self, value: dt.datetime | None, dialect: Dialect) -> Any:
+        if value is None:
+            return None
+        value = value.astimezone(dt.UTC) if value.tzinfo else value.replace(tzinfo=dt.UTC)
+        return value if dialect.name == "postgresql" else value.replace(tzinfo=None)
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> dt.datetime | None:
+        if value is None:
+            return None
+        if isinstance(value, str):  # SQLite hands back what it stored
+            value = dt.datetime.fromisoformat(value)
+        assert isinstance(value, dt.datetime)
+        return value.astimezone(dt.UTC) if value.tzinfo else value.replace(tzinfo=dt.UTC)
+
+
+def _text(length: int | None, keyed: bool) -> TypeEngine[Any]:
+    """Text compared by code point on every database; `keyed` when an index or key holds it."""
+    base: TypeEngine[Any] = String(length) if length else Text()
+    mysql_type = (mysql.VARCHAR(length or _MYSQL_KEY_LENGTH, collation="utf8mb4_bin")
+                  if length or keyed else mysql.TEXT(collation="utf8mb4_bin"))
+    return (base.with_variant(postgresql.VARCHAR(length, collation="C") if length
+                              else postgresql.TEXT(collation="C"), "postgresql")
+            .with_variant(mysql_type, "mysql", "mariadb"))
+
+
+def column_type(prop: Property, keyed: bool = False) -> TypeEngine[Any]:
+    """The SQL type that stores a property."""
+    if prop.kind in ("string", "enum"):
+        return _text(prop.max_length, keyed)
+    if prop.kind == "uuid":
+        return _text(36, keyed)
+    if prop.kind == "int32":
+        return Integer()
+    if prop.kind == "int64":
+        # SQLite auto-increments only an INTEGER PRIMARY KEY (its 64-bit rowid).
+        return BigInteger().with_variant(Integer(), "sqlite")
+    if prop.kind == "number":
+        return Double()
+    if prop.kind == "boolean":
+        return Boolean()
+    if prop.kind == "date":
+        return Date()
+    if prop.kind == "datetime":
+        return UTCDateTime()
+    return JSON(none_as_null=True)
+
+
+def build_tables(entities: Mapping[str, Entity], metadata: MetaData | None = None) -> MetaData:
+    """One table per entity, with its indexes, unique constraints and foreign keys.
+
+    >>> from server.data.entities import read_entities
+    >>> doc = {"components": {"schemas": {"Note": {"type": "object", "x-entity": {},
+    ...     "properties": {"id": {"type": "integer"}, "text": {"type": "string"}}}}}}
+    >>> [c.name for c in build_tables(read_entities(doc)[0]).tables["note"].columns]
+    ['id', 'text']
+    """
+    metadata = metadata if metadata is not None else MetaData()
+    keys: dict[str, list[tuple[str, Entity, str]]] = {name: [] for name in entities}
+    unique_keys: dict[str, set[str]] = {name: set() for name in entities}
+    for entity in entities.values():
+        for relation in entity.relations.values():
+            for owner, prop, referred, referred_prop in foreign_keys(relation):
+                entry = (prop, entities[referred], referred_prop)
+                if entry not in keys[owner]:
+                    keys[owner].append(entry)
+            if relation.kind == "hasOne":
+                unique_keys[relation.target].add(relation.key_to)
+    for entity in entities.values():
+        keyed = {entity.id, *unique_keys[entity.name]}
+        keyed.update(p for index in entity.indexes for p in index.properties)
+        keyed.update(prop for prop, _, _ in keys[entity.name])
+        keyed.update(rp for other in keys.values() for _, e, rp in other if e is entity)
+        columns = [
+            Column(prop.column, column_type(prop, name in keyed), key=name,
+                   primary_key=name == entity.id,
+                   autoincrement=(entity.generated and prop.kind in ("int32", "int64")
+                                  and name == entity.id),
+                   nullable=name != entity.id and not prop.required)
+            for name, prop in entity.properties.items()
+        ]
+        constraints: list[SchemaItem] = [
+            ForeignKeyConstraint([prop], [f"{referred.table}.{referred.properties[rp].column}"],
+                                 name=f"fk_{entity.table}_{entity.properties[prop].column}")
+            for prop, referred, rp in keys[entity.name]
+        ]
+        constraints += [
+            UniqueConstraint(prop, name=f"uq_{entity.table}_{entity.properties[prop].column}")
+            for prop in sorted(unique_keys[entity.name])
+        ]
+        table = Table(entity.table, metadata, *columns, *constraints, **_MYSQL_TABLE)  # type: ignore[call-overload]
+        for index in entity.indexes:
+            Index(index.name, *(table.c[p] for p in index.properties), unique=index.unique)
+    return metadata
+
+
+def to_db(prop: Property, value: Any) -> Any:
+    """A JSON value (as validated by the spec) in the form its column stores.
+
+    >>> from server.data.entities import Property
+    >>> to_db(Property("at", "at", "datetime", {}), "2026-01-02T03:04:05Z").isoformat()
+    '2026-01-02T03:04:05+00:00'
+    """
+    if value is None:
+        return None
+    kind = prop.kind
+    try:
+        if kind in ("int32", "int64"):
+            return _whole(prop, value, INT32 if kind == "int32" else INT64)
+        if kind == "datetime" and isinstance(value, str):
+            return dt.datetime.fromisoformat(value.replace("z", "Z"))
+        if kind == "date" and isinstance(value, str):
+            return dt.date.fromisoformat(value)
+        if kind == "number" and isinstance(value, int) and not isinstance(value, bool):
+            return float(value)
+    except (ValueError, OverflowError):
+        raise InvalidValue(f"{prop.name}: {value!r} cannot be stored as a {kind}") from None
+    return value
+
+
+def _whole(prop: Property, value: Any, bounds: tuple[int, int]) -> int:
+    if isinstance(value, float):
+        if not value.is_integer():
+            raise ValueError(value)
+        value = int(value)
+    if not isinstance(value, int) or not bounds[0] <= value <= bounds[1]:
+        raise InvalidValue(f"{prop.name}: {value!r} is outside the range a {prop.kind} column "
+                           f"can store")
+    return value
+
+
+def from_db(prop: Property, value: Any) -> Any:
+    """A stored value as JSON shows it: timestamps as RFC 3339 strings, dates as ISO dates."""
+    if isinstance(value, dt.datetime):
+        return value.isoformat().replace("+00:00", "Z")
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    if isinstance(value, uuid.UUID):
+        return str(value)
+    if prop.kind == "number" and isinstance(value, float) and value.is_integer() and (
+            abs(value) < 2**53):
+        return int(value)  # JavaScript shows 1.0 as 1, and so does LoopBack
+    return value
+
+
+def new_id(prop: Property) -> Any:
+    """A generated id for kinds the database does not generate itself (uuid)."""
+    return str(uuid.uuid4()) if prop.kind == "uuid" else None

@@ -1,19 +1,7 @@
-"""The example application: LoopBack 4's todo example, as handlers for `spec/`.
+"""The example application's handlers: none are needed.
 
-The server finds `TodoController` here by the spec's operationIds (`TodoController.create`, ...)
-and injects the services below into its constructor by name.
+Everything `spec/` declares is derived from its entities (`x-entity`, `x-crud`). A class here
+named after a derived controller (`TodoController`) with a method named after one of its
+operations (`create`, `find`...) would replace that one operation and leave the others derived;
+its constructor may ask for `todo_repository`, `repositories`, `database` or `settings`.
 """
-
-from __future__ import annotations
-
-from typing import TYPE_CHECKING
-
-from handlers.database import Database
-
-if TYPE_CHECKING:
-    from server.settings import Settings
-
-
-def services(settings: Settings) -> dict[str, object]:
-    """What handler constructors may ask for by name; the server closes them at shutdown."""
-    return {"db": Database(settings.database_url)}

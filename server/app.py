@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import gc
 import logging
 from collections.abc import Callable, Mapping
@@ -9,6 +10,8 @@ from typing import Any
 
 from server.binding import Handlers
 from server.cors import CORSMiddleware
+from server.data.controllers import derived_binding
+from server.data.model import DataModel, read_model
 from server.explorer import Explorer
 from server.operations import Operation, compile_operations
 from server.pipeline import Pipeline
@@ -37,18 +40,27 @@ class App:
 
     def __init__(self, settings: Settings | None = None, **overrides: Any) -> None:
         self.settings = settings = settings or Settings.from_env(**overrides)
-        self.spec: Spec = load_spec(settings.spec)
-        handlers, problems = _import_handlers(settings.handlers)
+        self.spec: Spec
+        self.spec, self.model, problems = read_model(load_spec(settings.spec))
+        if problems:
+            raise ContractError(problems)
         self.services: dict[str, Any] = {"settings": settings}
+        derived = None
+        if self.model is not None:
+            self.services.update(self._open_data(self.model, settings))
+            derived = functools.partial(derived_binding,
+                                        repositories=self.services["repositories"])
+        handlers, problems = _import_handlers(settings.handlers)
         if handlers is not None and (factory := handlers.services_factory()) is not None:
             try:
                 self.services.update(factory(settings))
             except Exception as exc:  # e.g. a database that cannot be opened
+                self.close()
                 raise ContractError([f"{settings.handlers}.services(settings) failed: "
                                      f"{type(exc).__name__}: {exc}"]) from exc
         self.validators = SchemaValidators(self.spec.document, self.spec.version)
         operations, more, unbound = compile_operations(
-            self.spec, self.validators, handlers, self.services, settings)
+            self.spec, self.validators, handlers, self.services, settings, derived)
         problems += more
         if problems:
             self.close()
@@ -68,6 +80,22 @@ class App:
         self._app: ASGIApp = self.pipeline.handle
         if settings.cors_enabled:
             self._app = CORSMiddleware(self.pipeline.handle, settings)
+
+    def _open_data(self, model: DataModel, settings: Settings) -> dict[str, Any]:
+        try:
+            return model.open(settings)
+        except Exception as exc:
+            raise ContractError([f"the database at {settings.database_url} cannot be opened: "
+                                 f"{type(exc).__name__}: {exc}"]) from exc
+
+    def pending_migration(self) -> list[str]:
+        """What `charter migrate` would change in the database, in words; [] when up to date.
+
+        Raises `HttpError` (503) when the database cannot be reached.
+        """
+        if self.model is None:
+            return []
+        return self.model.pending(self.services["database"])
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http":

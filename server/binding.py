@@ -139,6 +139,11 @@ def bind(
                    arguments=arguments), []
 
 
+def has_handler(operation: Mapping[str, Any], handlers: Handlers) -> bool:
+    """Whether the handlers package answers this operation (a derived one may be overridden)."""
+    return _locate(operation, operation.get("operationId"), handlers)[1] is not None
+
+
 def _locate(
     operation: Mapping[str, Any], op_id: Any, handlers: Handlers
 ) -> tuple[type | None, Callable[..., Any] | None, str, list[str]]:

@@ -1,4 +1,4 @@
-"""The command line: `charter serve`, `charter check` and `charter spec`."""
+"""The command line: `charter serve`, `charter check`, `charter spec` and `charter migrate`."""
 
 from __future__ import annotations
 
@@ -8,9 +8,16 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from sqlalchemy.exc import ArgumentError
+
 from server.app import App
+from server.data.database import Database
+from server.data.entities import read_entities
+from server.data.migrate import MigrationError, migrate, plan
+from server.data.tables import build_tables
+from server.errors import HttpError
 from server.settings import Settings
-from server.spec import SpecError
+from server.spec import SpecError, load_spec
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -31,7 +38,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         overrides.update(host=args.host, port=args.port, workers=args.workers,
                          reload=True if args.reload else None)
     settings = Settings.from_env(**overrides)
-    command = {"serve": _serve, "check": _check, "spec": _spec}[args.command]
+    command = {"serve": _serve, "check": _check, "spec": _spec, "migrate": _migrate}[args.command]
     return command(settings, args)
 
 
@@ -52,6 +59,11 @@ def _parser() -> argparse.ArgumentParser:
                         help="load the spec, bind the handlers, report; non-zero on problems")
     spec = commands.add_parser("spec", parents=[common], help="print the merged spec")
     spec.add_argument("--yaml", action="store_true", help="YAML instead of JSON")
+    migrate = commands.add_parser("migrate", parents=[common],
+                                  help="create or upgrade the entities' tables in DATABASE_URL")
+    migrate.add_argument("--dry-run", action="store_true", help="say what would change; change nothing")
+    migrate.add_argument("--allow-drop", action="store_true",
+                         help="also drop columns, indexes and constraints the spec no longer has")
     return parser
 
 
@@ -76,7 +88,12 @@ def _serve(settings: Settings, args: argparse.Namespace) -> int:
     app = _build(settings)  # fail fast, with the full report, before starting workers
     if app is None:
         return 1
+    pending = _pending(app)
     app.close()
+    if pending:
+        _report([f"the database is not up to date with the spec's entities "
+                 f"({'; '.join(pending)}): run `charter migrate` first"])
+        return 1
     # Workers and reload re-create the app in each process from the environment.
     for key, value in {"CHARTER_SPEC": str(settings.spec), "CHARTER_HANDLERS": settings.handlers,
                        "CHARTER_ALLOW_UNBOUND": "1" if settings.allow_unbound else "0"}.items():
@@ -99,8 +116,20 @@ def _check(settings: Settings, args: argparse.Namespace) -> int:
     unbound = f", {len(app.unbound)} unbound (501)" if app.unbound else ""
     bound = len(app.operations) - len(app.unbound)
     print(f"charter: {bound} operations bound{unbound}; the contract holds.")
+    pending = _pending(app)
+    if pending:
+        print(f"charter: the database needs `charter migrate`: {'; '.join(pending)}")
     app.close()
     return 0
+
+
+def _pending(app: App) -> list[str]:
+    """The migration the database needs; [] when up to date or unreachable (served as 503)."""
+    try:
+        return app.pending_migration()
+    except HttpError as exc:
+        print(f"charter: warning: cannot check the database: {exc.message}", file=sys.stderr)
+        return []
 
 
 def _spec(settings: Settings, args: argparse.Namespace) -> int:
@@ -111,6 +140,46 @@ def _spec(settings: Settings, args: argparse.Namespace) -> int:
     output = app.publisher.render_yaml(url) if args.yaml else app.publisher.render_json(url)
     sys.stdout.write(output.decode() + ("" if args.yaml else "\n"))
     app.close()
+    return 0
+
+
+def _migrate(settings: Settings, args: argparse.Namespace) -> int:
+    try:
+        document = load_spec(settings.spec).document
+    except SpecError as exc:
+        _report(exc.problems)
+        return 1
+    entities, problems = read_entities(document)
+    if problems:
+        _report(problems)
+        return 1
+    if not entities:
+        print("charter: the spec has no x-entity schemas; there are no tables to migrate")
+        return 0
+    try:
+        database = Database(settings.database_url)
+    except ArgumentError as exc:
+        print(f"charter: cannot open DATABASE_URL: {exc}", file=sys.stderr)
+        return 1
+    try:
+        metadata = build_tables(entities)
+        steps = (plan(database, metadata) if args.dry_run
+                 else migrate(database, metadata, allow_drop=args.allow_drop))
+    except (MigrationError, HttpError) as exc:
+        where = database.url.render_as_string(hide_password=True)
+        print(f"charter: cannot migrate {where}: {exc}", file=sys.stderr)
+        return 1
+    finally:
+        database.close()
+    for step in steps:
+        print(f"  {'-' if step.destructive else '+'} {step.description}")
+    changes = f"{len(steps)} change{'' if len(steps) == 1 else 's'}"
+    if not steps:
+        print("charter: the database is up to date")
+    elif args.dry_run:
+        print(f"charter: {changes} to apply (dry run, nothing changed)")
+    else:
+        print(f"charter: {changes} applied")
     return 0
 
 

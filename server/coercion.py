@@ -9,6 +9,7 @@ from typing import Any
 
 from server.refs import deref, escape
 from server.types import ErrorDetail, Schema
+from server.validation import SchemaValidators
 
 Coercer = Callable[[Any], Any]
 """Turns a raw value (str, list or dict of raw values) into a typed one; raises `CoercionError`."""
@@ -87,6 +88,7 @@ class _Compiler:
         self.document = document
         # Keyed by id(); the schema is kept alongside so that its id cannot be reused.
         self.cache: dict[int, tuple[Any, Coercer]] = {}
+        self.validators: SchemaValidators | None = None
 
     def compile(self, schema: Any) -> Coercer:
         schema = deref(self.document, schema)
@@ -181,19 +183,43 @@ class _Compiler:
             ((_rank(deref(self.document, s)), index, s) for index, s in enumerate(schemas)),
             key=lambda entry: (entry[0], entry[1]),
         )
-        coercers = [self.compile(s) for _, _, s in ranked]
+        branches = [(self.compile(s), self._check(s)) for _, _, s in ranked]
         message = ("must match exactly one schema in oneOf" if keyword == "oneOf"
                    else "must match a schema in anyOf")
 
         def coerce_alternatives(raw: Any) -> Any:
-            for coercer in coercers:
+            # The first branch whose coercion its own schema accepts: a deepObject dict such as
+            # `{"gt": "2"}` passes untouched through a scalar branch, which must not win.
+            fallback: list[Any] = []
+            nested: CoercionError | None = None
+            for coercer, check in branches:
                 try:
-                    return coercer(raw)
-                except CoercionError:
+                    value = coercer(raw)
+                except CoercionError as error:
+                    if nested is None and error.path:
+                        nested = error  # the branch had the raw value's shape, but not inside
                     continue
+                if check(value):
+                    return value
+                fallback.append(value)
+            if nested is not None:
+                raise nested
+            if fallback:
+                return fallback[0]  # for the validator to report against the whole schema
             raise CoercionError(raw, message, code=keyword)
 
         return coerce_alternatives
+
+    def _check(self, schema: Any) -> Callable[[Any], bool]:
+        """Whether a coerced value satisfies one branch of a oneOf/anyOf."""
+        if self.validators is None:
+            document = self.document if isinstance(self.document, dict) else {}
+            version = "3.0" if str(document.get("openapi", "")).startswith("3.0") else "3.1"
+            self.validators = SchemaValidators(document, version)
+        try:
+            return self.validators.compile(schema).is_valid
+        except (ValueError, LookupError):  # a schema the validator cannot compile
+            return lambda value: True
 
     def _array(self, schema: Schema) -> Coercer:
         items = self.compile(schema.get("items", True))

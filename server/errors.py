@@ -11,19 +11,20 @@
     ├── MethodNotAllowed               405 MethodNotAllowedError
     ├── Conflict                       409 ConflictError
     │   ├── UniqueViolation                UNIQUE_VIOLATION
-    │   └── ForeignKeyViolation            FOREIGN_KEY_VIOLATION
+    │   ├── ForeignKeyViolation            FOREIGN_KEY_VIOLATION
+    │   └── InvalidReference               INVALID_REFERENCE
     ├── PreconditionFailed             412 PreconditionFailedError PRECONDITION_FAILED
     ├── PayloadTooLarge                413 PayloadTooLargeError   REQUEST_BODY_TOO_LARGE
     ├── UnsupportedMediaType           415 UnsupportedMediaTypeError UNSUPPORTED_MEDIA_TYPE
     ├── UnprocessableEntity            422 UnprocessableEntityError
     │   ├── ValidationFailed               VALIDATION_FAILED
-    │   ├── InvalidReference               INVALID_REFERENCE
     │   └── InvalidValue                   INVALID_VALUE
     ├── InternalServerError            500 InternalServerError
     │   └── ResponseValidationFailed       RESPONSE_VALIDATION_FAILED
     ├── NotImplementedYet              501 NotImplementedError    NOT_IMPLEMENTED
     └── ServiceUnavailable             503 ServiceUnavailableError
-        └── DatabaseUnavailable            DATABASE_UNAVAILABLE
+        ├── DatabaseUnavailable            DATABASE_UNAVAILABLE
+        └── SchemaNotMigrated              DATABASE_NOT_MIGRATED
 
 Subclasses differ only in class attributes; the codes are stable and machine-readable.
 """
@@ -115,6 +116,9 @@ class EntityNotFound(NotFound):
     code = "ENTITY_NOT_FOUND"
 
     def __init__(self, entity: str, id: Any) -> None:
+        # Shown as LoopBack (JavaScript) shows the number: "with id 99", not "with id 99.0".
+        if isinstance(id, float) and id.is_integer() and abs(id) < 2**53:
+            id = int(id)
         super().__init__(f"Entity not found: {entity} with id {show(id)}")
 
 
@@ -186,8 +190,9 @@ class ValidationFailed(UnprocessableEntity):
         super().__init__(INVALID_BODY_MESSAGE, details=details)
 
 
-class InvalidReference(UnprocessableEntity):
-    """A written foreign key names a row that does not exist."""
+class InvalidReference(Conflict):
+    """A written foreign key names a row that does not exist (yet): a conflict with the data,
+    not a malformed request, since the same body succeeds once that row is created."""
 
     code = "INVALID_REFERENCE"
 
@@ -227,6 +232,14 @@ class DatabaseUnavailable(ServiceUnavailable):
     def __init__(self, retry_after: int = 1) -> None:
         super().__init__("The database is unavailable. Try again later.",
                          headers={"retry-after": str(retry_after)})
+
+
+class SchemaNotMigrated(ServiceUnavailable):
+    """The database lacks a table or column the spec needs; `charter migrate` adds them."""
+
+    code = "DATABASE_NOT_MIGRATED"
+    default_message = ("The database is missing tables or columns the spec needs. "
+                       "Run `charter migrate`.")
 
 
 def show(value: Any) -> str:

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 import orjson
 
-from server.binding import BODY, Binding, Handlers, Invoke, SpecArguments, bind
+from server.binding import BODY, Binding, Handlers, Invoke, SpecArguments, bind, has_handler
 from server.bodies import BodyParser, compile_body
 from server.errors import NotImplementedYet, ResponseValidationFailed
 from server.parameters import (
@@ -28,6 +28,8 @@ from server.validation import SchemaValidators, Validator
 logger = logging.getLogger("charter")
 
 _NO_CONTENT = Response(None, status=204)
+DERIVED = "x-charter-derived"
+"""Marks an operation the data layer added; its value says which built-in action serves it."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,8 +101,13 @@ def compile_operations(
     handlers: Handlers | None,
     dependencies: Iterable[str],
     settings: Settings,
+    derived: Callable[[Mapping[str, Any]], Binding | None] | None = None,
 ) -> tuple[list[Operation], list[str], set[str]]:
-    """Compile every operation in the spec. Returns `(operations, problems, unbound labels)`."""
+    """Compile every operation in the spec. Returns `(operations, problems, unbound labels)`.
+
+    An operation the data layer derived (marked `x-charter-derived`) is bound to the handler
+    answering its operationId when there is one, and else to `derived(marker)`.
+    """
     document = spec.document
     dependencies = set(dependencies)
     operations: list[Operation] = []
@@ -118,7 +125,13 @@ def compile_operations(
         )
         binding: Binding | None = None
         found: list[str] = []  # without a handlers package, its import error says it all
-        if handlers is not None:
+        marker = raw.get(DERIVED)
+        if (derived is not None and isinstance(marker, Mapping)
+                and (handlers is None or not has_handler(raw, handlers))):
+            binding = derived(marker)
+            if binding is None:
+                found = [f"{args.label}: {DERIVED} {dict(marker)!r} names no built-in action"]
+        elif handlers is not None:
             binding, found = bind(raw, args, handlers, dependencies)
         if binding is None:
             if not settings.allow_unbound:

@@ -10,6 +10,7 @@ import orjson
 import yaml
 
 from server.errors import ERROR_MEDIA_TYPES
+from server.operations import DERIVED
 from server.refs import deref
 from server.spec import HTTP_METHODS, Spec
 
@@ -20,12 +21,17 @@ _ERRORS: dict[int, tuple[str, str]] = {
     400: ("Charter.BadRequest", "A parameter is missing or invalid, or the body is malformed."),
     404: ("Charter.NotFound", "The endpoint or the entity was not found."),
     405: ("Charter.MethodNotAllowed", "The path does not serve this method."),
+    409: ("Charter.Conflict", "The change conflicts with stored data: a unique value or a "
+                              "reference."),
+    412: ("Charter.PreconditionFailed", "If-Match names a version the entity no longer has."),
     413: ("Charter.PayloadTooLarge", "The request body is larger than the server accepts."),
     415: ("Charter.UnsupportedMediaType", "The request body's media type is not accepted."),
     422: ("Charter.UnprocessableEntity", "The request body does not match its schema."),
     500: ("Charter.InternalServerError", "The server failed."),
     501: ("Charter.NotImplemented", "The operation is in the spec but has no handler yet."),
+    503: ("Charter.ServiceUnavailable", "The database is unavailable; try again later."),
 }
+_WRITES = frozenset({"post", "put", "patch", "delete"})
 
 _DETAILS = {
     "type": "array",
@@ -64,8 +70,17 @@ def error_schema(error_format: str) -> dict[str, Any]:
 
 
 def error_statuses(operation: Mapping[str, Any], path_item: Mapping[str, Any], *,
-                   unbound: bool) -> list[int]:
-    """The error statuses the server itself can answer for one operation."""
+                   unbound: bool, method: str = "get") -> list[int]:
+    """The error statuses the server itself can answer for one operation.
+
+    An operation the data layer derived (`x-charter-derived`) may also meet the database:
+    503 when it is unavailable, 409 when a write breaks a unique index or a reference, and 412
+    when it takes `If-Match`.
+
+    >>> error_statuses({"x-charter-derived": {}, "parameters": [
+    ...     {"name": "If-Match", "in": "header"}]}, {}, unbound=False, method="delete")
+    [400, 404, 405, 409, 412, 500, 503]
+    """
     statuses = [404, 405, 500]
     if operation.get("parameters") or path_item.get("parameters") or "requestBody" in operation:
         statuses.append(400)
@@ -73,7 +88,19 @@ def error_statuses(operation: Mapping[str, Any], path_item: Mapping[str, Any], *
         statuses += [413, 415, 422]
     if unbound:
         statuses.append(501)
+    if isinstance(operation.get(DERIVED), Mapping):
+        statuses.append(503)
+        if method in _WRITES:
+            statuses.append(409)
+        if _takes_if_match(operation):
+            statuses.append(412)
     return sorted(statuses)
+
+
+def _takes_if_match(operation: Mapping[str, Any]) -> bool:
+    return any(isinstance(p, Mapping) and p.get("in") == "header"
+               and str(p.get("name", "")).lower() == "if-match"
+               for p in operation.get("parameters") or ())
 
 
 class Publisher:
@@ -91,8 +118,7 @@ class Publisher:
         media_type = ERROR_MEDIA_TYPES[error_format]
         error_content = {media_type: {"schema": {"$ref": f"#/components/schemas/{ERROR_SCHEMA}"}}}
         responses = components.setdefault("responses", {})
-        for name, description in _ERRORS.values():
-            responses[name] = {"description": description, "content": error_content}
+        used: set[int] = set()
         for path, item in (document.get("paths") or {}).items():
             for method in HTTP_METHODS:
                 operation = item.get(method)
@@ -100,24 +126,34 @@ class Publisher:
                     continue
                 declared = operation.setdefault("responses", {})
                 key = f"{method.upper()} {path}"
-                for status in error_statuses(operation, item, unbound=key in unbound):
-                    self._add_error(document, declared, status, error_content)
+                for status in error_statuses(operation, item, unbound=key in unbound,
+                                             method=method):
+                    if self._add_error(document, declared, status, error_content):
+                        used.add(status)
+        for status in sorted(used):  # only the responses something refers to
+            name, description = _ERRORS[status]
+            responses[name] = {"description": description, "content": error_content}
         self.document = document
         self._json: dict[str, bytes] = {}
         self._yaml: dict[str, bytes] = {}
 
     @staticmethod
     def _add_error(document: dict[str, Any], declared: dict[str, Any], status: int,
-                   content: dict[str, Any]) -> None:
+                   content: dict[str, Any]) -> bool:
+        """Declare one error status; True when it refers to the shared response component."""
         existing = declared.get(str(status)) or declared.get(f"{str(status)[0]}XX")
         if existing is None:
             declared[str(status)] = {"$ref": f"#/components/responses/{_ERRORS[status][0]}"}
-            return
+            return True
         # Declared without a body: the server's error body is what actually comes back.
         resolved = deref(document, existing)
         if isinstance(resolved, dict) and not resolved.get("content"):
-            key = str(status) if str(status) in declared else f"{str(status)[0]}XX"
-            declared[key] = {**resolved, "content": content}
+            if isinstance(existing.get("$ref"), str):
+                resolved["content"] = content  # a shared response (the document is a copy)
+            else:
+                key = str(status) if str(status) in declared else f"{str(status)[0]}XX"
+                declared[key] = {**resolved, "content": content}
+        return False
 
     def _with_servers(self, base_url: str) -> dict[str, Any]:
         return {**self.document, "servers": [{"url": base_url}]}

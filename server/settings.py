@@ -43,6 +43,12 @@ class Settings:
     cors_credentials: bool = True
     cors_max_age: int = 86400
     explorer_path: str = "/explorer"
+    migrate: bool = False
+    """Create or upgrade the entities' tables at start-up, as `charter migrate` does."""
+    max_limit: int = 1000
+    """The most items one `find` returns, whatever the filter's `limit`."""
+    prohibited_keys: tuple[str, ...] = ()
+    """Keys refused anywhere in a filter, beyond `__proto__` and `constructor.prototype`."""
     extra: Mapping[str, Any] = field(default_factory=dict)
 
     @classmethod
@@ -63,6 +69,8 @@ class Settings:
 
 def _parse(name: str, raw: str) -> Any:
     default = getattr(Settings, name, None)
+    if isinstance(default, tuple):
+        return tuple(part.strip() for part in raw.split(",") if part.strip())
     if isinstance(default, bool):
         return raw.strip().lower() in _TRUE
     if isinstance(default, int):

@@ -68,7 +68,7 @@ def load_spec(path: Path | str) -> Spec:
     bundler = _Bundler(root)
     document = bundler.bundle()
     version = _version_of(document, root)
-    problems = bundler.problems + _validate(document, version, bundler.origins)
+    problems = bundler.problems + check_document(document, version, bundler.origins)
     if problems:
         raise SpecError(problems)
     return Spec(document=document, version=version, source=root, origins=bundler.origins)
@@ -281,7 +281,8 @@ def _where(origins: dict[str, str], pointer: str) -> str:
     return f"{file}: {(inner + rest) or '/'}"
 
 
-def _validate(document: dict[str, Any], version: str, origins: dict[str, str]) -> list[str]:
+def check_document(document: dict[str, Any], version: str, origins: dict[str, str]) -> list[str]:
+    """Every fault openapi-spec-validator finds, each named with its source file and place."""
     validator_class = OpenAPIV31SpecValidator if version == "3.1" else OpenAPIV30SpecValidator
     problems: list[str] = []
     try:

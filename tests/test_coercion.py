@@ -355,6 +355,32 @@ def test_alternatives_coerce_objects() -> None:
     assert coerce({"n": "4"}, schema, {}) == {"n": 4}
 
 
+def test_alternatives_keep_the_first_branch_whose_own_schema_accepts_the_result() -> None:
+    # A deepObject dict passes untouched through the scalar branch; the operators branch wins.
+    condition = {"anyOf": [INTEGER, {"type": "object", "additionalProperties": False,
+                                     "properties": {"gt": INTEGER, "like": {"type": "string"}}}]}
+    assert coerce("2", condition, {}) == 2
+    assert coerce({"gt": "2"}, condition, {}) == {"gt": 2}
+    # Among object branches, the one the value belongs to coerces it.
+    tagged = {"oneOf": [
+        {"type": "object", "required": ["kind"], "properties": {
+            "kind": {"enum": ["a"]}, "n": BOOLEAN}},
+        {"type": "object", "required": ["kind"], "properties": {
+            "kind": {"enum": ["b"]}, "n": INTEGER}},
+    ]}
+    assert coerce({"kind": "b", "n": "1"}, tagged, {}) == {"kind": "b", "n": 1}
+    assert coerce({"kind": "a", "n": "1"}, tagged, {}) == {"kind": "a", "n": True}
+
+
+def test_alternatives_report_the_branch_that_had_the_values_shape() -> None:
+    condition = {"anyOf": [INTEGER, {"type": "object", "properties": {"gt": INTEGER}}]}
+    assert refused({"gt": "x"}, condition).detail == {
+        "path": "/gt", "code": "type", "message": "must be integer", "info": {"type": "integer"}}
+    # No branch accepts it and none fails inside: the first result goes to the validator.
+    assert coerce({"lt": "x"}, {"anyOf": [INTEGER, {"type": "object", "required": ["gt"]}]},
+                  {}) == {"lt": "x"}
+
+
 # -- a space of values ------------------------------------------------------------------------
 
 @given(st.lists(st.integers(min_value=INT64_MIN, max_value=INT64_MAX)))

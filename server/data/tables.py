@@ -76,22 +76,42 @@ class UTCDateTime(TypeDecorator[dt.datetime]):
         return value.astimezone(dt.UTC) if value.tzinfo else value.replace(tzinfo=dt.UTC)
 
 
-def _text(length: int | None, keyed: bool) -> TypeEngine[Any]:
-    """Text compared by code point on every database; `keyed` when an index or key holds it."""
-    base: TypeEngine[Any] = String(length) if length else Text()
-    mysql_type = (mysql.VARCHAR(length or _MYSQL_KEY_LENGTH, collation="utf8mb4_bin")
-                  if length or keyed else mysql.TEXT(collation="utf8mb4_bin"))
-    return (base.with_variant(postgresql.VARCHAR(length, collation="C") if length
-                              else postgresql.TEXT(collation="C"), "postgresql")
-            .with_variant(mysql_type, "mysql", "mariadb"))
+class _Text(TypeDecorator[str]):
+    """Text compared by code point on every database, trailing spaces included.
+
+    `keyed` when an index or key holds it: MySQL cannot index TEXT, so it gets a VARCHAR.
+    """
+
+    impl = Text()
+    cache_ok = True
+
+    def __init__(self, length: int | None, keyed: bool) -> None:
+        super().__init__()
+        self.length = length
+        self.keyed = keyed
+
+    def load_dialect_impl(self, dialect: Dialect) -> TypeEngine[Any]:
+        length = self.length
+        if dialect.name == "postgresql":
+            return dialect.type_descriptor(postgresql.VARCHAR(length, collation="C") if length
+                                           else postgresql.TEXT(collation="C"))
+        if dialect.name in ("mysql", "mariadb"):
+            # utf8mb4_bin ignores trailing spaces ('a' = 'a '); MariaDB's NO PAD variant does not.
+            collation = ("utf8mb4_nopad_bin" if getattr(dialect, "is_mariadb", False)
+                         else "utf8mb4_0900_bin")
+            if length or self.keyed:
+                return dialect.type_descriptor(
+                    mysql.VARCHAR(length or _MYSQL_KEY_LENGTH, collation=collation))
+            return dialect.type_descriptor(mysql.TEXT(collation=collation))
+        return dialect.type_descriptor(String(length) if length else Text())
 
 
 def column_type(prop: Property, keyed: bool = False) -> TypeEngine[Any]:
     """The SQL type that stores a property."""
     if prop.kind in ("string", "enum"):
-        return _text(prop.max_length, keyed)
+        return _Text(prop.max_length, keyed)
     if prop.kind == "uuid":
-        return _text(36, keyed)
+        return _Text(36, keyed)
     if prop.kind == "int32":
         return Integer()
     if prop.kind == "int64":

@@ -17,7 +17,8 @@ ROOT = Path(__file__).resolve().parents[2]
 def example_app(database: Path) -> App:
     """The example application over a SQLite file; the environment is ignored, for repeatability."""
     settings = Settings.from_env(
-        {}, spec=ROOT / "spec", handlers="handlers", database_url=f"sqlite:///{database}"
+        {}, spec=ROOT / "spec", handlers="handlers", database_url=f"sqlite:///{database}",
+        migrate=True,
     )
     return App(settings)
 

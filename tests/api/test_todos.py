@@ -248,7 +248,7 @@ def _bad_filter(response: Any, raw: str) -> None:
     {"order": ["title", "colour"]},
     {"fields": ["colour"]},
     {"fields": {"colour": True}},
-    {"where": {"title": {"like": "buy%"}}},  # operators: plain equality only
+    {"where": {"title": {"lyke": "buy%"}}},  # not an operator
     {"limit": 0},
     {"skip": -1},
     {"include": ["owner"]},
@@ -460,4 +460,19 @@ def test_published_spec_has_loopbacks_operation_ids(client: Client) -> None:
         ("PUT", "/todos/{id}"): "TodoController.replaceById",
         ("PATCH", "/todos/{id}"): "TodoController.updateById",
         ("DELETE", "/todos/{id}"): "TodoController.deleteById",
+        ("GET", "/todos/{id}/todo-list"): "TodoTodoListController.getTodoList",
+        ("POST", "/todo-lists"): "TodoListController.create",
+        ("GET", "/todo-lists"): "TodoListController.find",
+        ("PATCH", "/todo-lists"): "TodoListController.updateAll",
+        ("GET", "/todo-lists/count"): "TodoListController.count",
+        ("GET", "/todo-lists/{id}"): "TodoListController.findById",
+        ("PUT", "/todo-lists/{id}"): "TodoListController.replaceById",
+        ("PATCH", "/todo-lists/{id}"): "TodoListController.updateById",
+        ("DELETE", "/todo-lists/{id}"): "TodoListController.deleteById",
+        ("GET", "/todo-lists/{id}/todos"): "TodoListTodoController.find",
+        ("POST", "/todo-lists/{id}/todos"): "TodoListTodoController.create",
+        ("PATCH", "/todo-lists/{id}/todos"): "TodoListTodoController.patch",
+        ("DELETE", "/todo-lists/{id}/todos"): "TodoListTodoController.delete",
+        ("GET", "/todo-lists/{id}/todo-list-image"): "TodoListTodoListImageController.get",
+        ("POST", "/todo-lists/{id}/todo-list-image"): "TodoListTodoListImageController.create",
     }

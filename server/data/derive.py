@@ -1,0 +1,322 @@
+"""Derivation: the schemas and operations a spec's entities imply, added to a copy of the spec.
+
+This is LoopBack 4's `@loopback/rest-crud` and `lb4 relation`, spec-first. For each entity
+marked `x-crud: {path: /todos}` (here `Todo`, with `TodoList` hasMany `todos`):
+
+| method | path | operationId |
+| --- | --- | --- |
+| POST | /todos | TodoController.create |
+| GET | /todos | TodoController.find |
+| PATCH | /todos | TodoController.updateAll |
+| GET | /todos/count | TodoController.count |
+| GET | /todos/{id} | TodoController.findById |
+| PATCH | /todos/{id} | TodoController.updateById |
+| PUT | /todos/{id} | TodoController.replaceById |
+| DELETE | /todos/{id} | TodoController.deleteById |
+| GET, POST, PATCH, DELETE | /todo-lists/{id}/todos | TodoListTodoController.find, create, patch, delete |
+| GET | /todos/{id}/todo-list | TodoTodoListController.getTodoList (belongsTo) |
+| GET, POST | /todo-lists/{id}/todo-list-image | TodoListTodoListImageController.get, create (hasOne) |
+
+`readonly: true` keeps find, findById and count (and the relations' GETs). Each operation is
+marked `x-charter-derived: {entity, action[, relation]}`, which the runtime binds to a built-in
+action unless a handler answers its operationId. What the user wrote wins: a schema name or a
+(path, method) already in the document is kept as written. Error responses the server gives
+(400, 409, 503...) are added when the spec is published (`publish.py`), as for any operation.
+"""
+
+from __future__ import annotations
+
+import copy
+import re
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from server.data.entities import Entity, Relation
+from server.data.schemas import (
+    COUNT,
+    count_schema,
+    entity_schemas,
+    new_in_source_schema,
+    ref,
+    value_schema,
+)
+from server.operations import DERIVED
+from server.spec import HTTP_METHODS
+from server.types import Schema
+
+_TEMPLATE = re.compile(r"\{[^{}]*\}")
+_ETAG = "ETag"
+
+
+@dataclass(frozen=True)
+class _Route:
+    path: str
+    method: str
+    operation: dict[str, Any]
+
+
+def derive(document: Mapping[str, Any], entities: Mapping[str, Entity]) -> dict[str, Any]:
+    """A new document: `document` plus the schemas, responses and operations `entities` imply.
+
+    >>> from server.data.entities import read_entities
+    >>> doc = {"openapi": "3.1.0", "info": {"title": "t", "version": "1"}, "paths": {},
+    ...        "components": {"schemas": {"Note": {"type": "object", "x-entity": {},
+    ...            "x-crud": {"path": "/notes", "readonly": True},
+    ...            "properties": {"id": {"type": "integer"}, "text": {"type": "string"}}}}}}
+    >>> derived = derive(doc, read_entities(doc)[0])
+    >>> [(m.upper(), p, op["operationId"]) for p, item in derived["paths"].items()
+    ...  for m, op in item.items()]   # doctest: +NORMALIZE_WHITESPACE
+    [('GET', '/notes', 'NoteController.find'), ('GET', '/notes/count', 'NoteController.count'),
+     ('GET', '/notes/{id}', 'NoteController.findById')]
+    >>> doc["paths"], "NewNote" in derived["components"]["schemas"]
+    ({}, True)
+    """
+    derived = copy.deepcopy(dict(document))
+    version = "3.1" if str(document.get("openapi", "")).startswith("3.1") else "3.0"
+    components = derived["components"] = derived.get("components") or {}
+    schemas = components["schemas"] = components.get("schemas") or {}
+    responses = components.get("responses") or {}
+    for entity in entities.values():
+        for name, schema in entity_schemas(entity, document, version).items():
+            schemas.setdefault(name, schema)
+    schemas.setdefault(COUNT, count_schema())
+    routes = [route for entity in entities.values() if entity.crud is not None
+              for route in _routes(entity, entities, document, version, schemas)]
+    paths = derived["paths"] = derived.get("paths") or {}
+    added = _add_routes(paths, routes)
+    for entity in entities.values():
+        name = f"{entity.name}.NotFound"
+        if any(_refers_to(route.operation, name) for route in added):
+            # Without content: the server's error body, in its configured format, is added
+            # when the spec is published.
+            responses.setdefault(name, {"description": f"No {entity.name} has this id "
+                                                      f"(code ENTITY_NOT_FOUND)"})
+    if responses:
+        components["responses"] = responses
+    _add_tags(derived, added)
+    return derived
+
+
+def _routes(entity: Entity, entities: Mapping[str, Entity], document: Mapping[str, Any],
+            version: str, schemas: dict[str, Any]) -> Iterator[_Route]:
+    yield from _crud_routes(entity, version)
+    targets = [relation.target for relation in entity.relations.values()]
+    for relation in entity.relations.values():
+        # Two relations to one target would share `<Source><Target>Controller`'s operationIds.
+        middle = relation.target if targets.count(relation.target) == 1 else _upper_first(
+            relation.name)
+        controller = f"{entity.name}{middle}Controller"
+        yield from _relation_routes(entity, relation, entities, controller, document, version,
+                                    schemas)
+
+
+def _crud_routes(entity: Entity, version: str) -> Iterator[_Route]:
+    """LoopBack's CrudRestController: eight operations, three when read-only."""
+    assert entity.crud is not None
+    name, path = entity.name, entity.crud.path
+    item = f"{path}/{{id}}"
+    writable = not entity.crud.readonly
+    controller = f"{name}Controller"
+
+    def operation(action: str, **parts: Any) -> dict[str, Any]:
+        return _operation(controller, action, {"entity": name, "action": action}, **parts)
+
+    id_ = _id_parameter(entity, version)
+    found = {"404": _not_found(name)}
+    if writable:
+        yield _Route(path, "post", operation(
+            "create", body=f"New{name}",
+            responses={"200": _entity_response(f"{name} model instance", name)}))
+    yield _Route(path, "get", operation(
+        "find", parameters=[_content_parameter("filter", f"{name}.Filter")],
+        responses={"200": _list_response(f"Array of {name} model instances", name)}))
+    if writable:
+        yield _Route(path, "patch", operation(
+            "updateAll", parameters=[_content_parameter("where", f"{name}.Where")],
+            body=f"{name}Partial", responses={"200": _count_response(f"{name} PATCH success count")}))
+    yield _Route(f"{path}/count", "get", operation(
+        "count", parameters=[_content_parameter("where", f"{name}.Where")],
+        responses={"200": _count_response(f"{name} model count")}))
+    yield _Route(item, "get", operation(
+        "findById", parameters=[id_, _content_parameter("filter", f"{name}.Filter1")],
+        responses={"200": _entity_response(f"{name} model instance", name), **found}))
+    if not writable:
+        return
+    guarded = {**found, "412": {"description": f"The {name} changed since the ETag sent in "
+                                               f"If-Match"}}
+    for method, action, body, word in (("patch", "updateById", f"{name}Partial", "PATCH"),
+                                       ("put", "replaceById", name, "PUT"),
+                                       ("delete", "deleteById", None, "DELETE")):
+        yield _Route(item, method, operation(
+            action, parameters=[_id_parameter(entity, version), _if_match(name)], body=body,
+            responses={"204": _no_content(f"{name} {word} success"), **copy.deepcopy(guarded)}))
+
+
+def _relation_routes(source: Entity, relation: Relation, entities: Mapping[str, Entity],
+                     controller: str, document: Mapping[str, Any], version: str,
+                     schemas: dict[str, Any]) -> Iterator[_Route]:
+    """`lb4 relation`'s controller for one relation, under `{crud path}/{id}/{relation path}`."""
+    assert source.crud is not None
+    target = entities[relation.target]
+    path = f"{source.crud.path}/{{id}}/{relation.path}"
+    writable = not source.crud.readonly and not (target.crud and target.crud.readonly)
+    to = target.name
+
+    def operation(action: str, **parts: Any) -> dict[str, Any]:
+        marker = {"entity": source.name, "action": action, "relation": relation.name}
+        parts["parameters"] = [_id_parameter(source, version), *parts.get("parameters", ())]
+        return _operation(controller, action, marker, **parts)
+
+    new = f"New{to}In{source.name}"
+    if writable and relation.kind != "belongsTo" and new not in _schema_names(document):
+        body = new_in_source_schema(relation, target, document)
+        if schemas.setdefault(new, body) != body:  # another relation's, to the same target
+            new = f"New{to}In{source.name}{_upper_first(relation.name)}"
+            schemas.setdefault(new, {**body, "title": new})
+    if relation.kind == "belongsTo":
+        yield _Route(path, "get", operation(
+            f"get{to}", responses={"200": _entity_response(f"{to} belonging to {source.name}", to),
+                                   "404": _not_found(to)}))
+    elif relation.kind == "hasOne":
+        yield _Route(path, "get", operation(
+            "get", parameters=[_content_parameter("filter", f"{to}.Filter1")],
+            responses={"200": _entity_response(f"{source.name} has one {to}", to),
+                       "404": _not_found(to)}))
+        if writable:
+            yield _Route(path, "post", operation(
+                "create", body=new, responses={"200": _entity_response(f"{to} model instance", to)}))
+    else:
+        yield _Route(path, "get", operation(
+            "find", parameters=[_content_parameter("filter", f"{to}.Filter")],
+            responses={"200": _list_response(f"Array of {source.name} has many {to}", to)}))
+        if not writable:
+            return
+        yield _Route(path, "post", operation(
+            "create", body=new, responses={"200": _entity_response(f"{to} model instance", to)}))
+        yield _Route(path, "patch", operation(
+            "patch", parameters=[_content_parameter("where", f"{to}.Where")], body=f"{to}Partial",
+            responses={"200": _count_response(f"{source.name}.{to} PATCH success count")}))
+        yield _Route(path, "delete", operation(
+            "delete", parameters=[_content_parameter("where", f"{to}.Where")],
+            responses={"200": _count_response(f"{source.name}.{to} DELETE success count")}))
+
+
+def _operation(controller: str, action: str, marker: dict[str, Any], *,
+               parameters: list[dict[str, Any]] | None = None, body: str | None = None,
+               responses: dict[str, Any]) -> dict[str, Any]:
+    operation: dict[str, Any] = {
+        "tags": [controller],
+        "operationId": f"{controller}.{action}",
+        "x-controller-name": controller,
+        "x-operation-name": action,
+        DERIVED: marker,
+    }
+    if parameters:
+        operation["parameters"] = parameters
+    if body is not None:
+        operation["requestBody"] = {"required": True,
+                                    "content": {"application/json": {"schema": ref(body)}}}
+    operation["responses"] = responses
+    return operation
+
+
+def _id_parameter(entity: Entity, version: str) -> dict[str, Any]:
+    """The id as the user declared it: LoopBack's `@param.path.number('id')` takes `1.5` (a 404)."""
+    declared = {key: value for key, value in entity.id_property.schema.items()
+                if key in ("type", "format", "enum", "pattern", "minimum", "maximum")}
+    return {"name": "id", "in": "path", "required": True,
+            "schema": declared or value_schema(entity.id_property, version)}
+
+
+def _content_parameter(name: str, schema: str) -> dict[str, Any]:
+    """LoopBack's `@param.filter(Todo)` and `@param.where(Todo)`: JSON in the query (the server
+    also reads the deepObject form, `filter[where][id]=1`)."""
+    return {"name": name, "in": "query",
+            "content": {"application/json": {"schema": ref(schema)}}}
+
+
+def _if_match(name: str) -> dict[str, Any]:
+    return {"name": "If-Match", "in": "header", "required": False,
+            "description": f"Change the {name} only if its ETag is still this one",
+            "schema": {"type": "string"}}
+
+
+def _etag() -> dict[str, Any]:
+    return {_ETAG: {"description": "The entity's version, for If-Match",
+                    "schema": {"type": "string"}}}
+
+
+def _entity_response(description: str, entity: str) -> dict[str, Any]:
+    return {"description": description, "headers": _etag(),
+            "content": {"application/json": {"schema": ref(f"{entity}WithRelations")}}}
+
+
+def _list_response(description: str, entity: str) -> dict[str, Any]:
+    items: Schema = {"type": "array", "items": ref(f"{entity}WithRelations")}
+    return {"description": description, "content": {"application/json": {"schema": items}}}
+
+
+def _count_response(description: str) -> dict[str, Any]:
+    return {"description": description, "content": {"application/json": {"schema": ref(COUNT)}}}
+
+
+def _no_content(description: str) -> dict[str, Any]:
+    return {"description": description, "headers": _etag()}
+
+
+def _not_found(entity: str) -> dict[str, Any]:
+    return {"$ref": f"#/components/responses/{entity}.NotFound"}
+
+
+def _refers_to(operation: Mapping[str, Any], response: str) -> bool:
+    target = f"#/components/responses/{response}"
+    return any(isinstance(r, Mapping) and r.get("$ref") == target
+               for r in (operation.get("responses") or {}).values())
+
+
+def _add_routes(paths: dict[str, Any], routes: list[_Route]) -> list[_Route]:
+    """Add each route whose (path, method) and operationId the document does not have yet.
+
+    A path the user wrote with other parameter names (`/todos/{todoId}`) is the same path: its
+    methods are the user's, and the derived ones it lacks are left out, since the built-in
+    actions read the `id` parameter.
+    """
+    taken = {op.get("operationId") for item in paths.values() if isinstance(item, Mapping)
+             for method in HTTP_METHODS if isinstance(op := item.get(method), Mapping)}
+    shapes = {_TEMPLATE.sub("{}", path): path for path in paths}
+    added: list[_Route] = []
+    for route in routes:
+        written = shapes.setdefault(_TEMPLATE.sub("{}", route.path), route.path)
+        if written != route.path or route.operation["operationId"] in taken:
+            continue
+        item = paths.get(route.path)
+        if item is None:
+            item = paths[route.path] = {}
+        if route.method in item:
+            continue
+        item[route.method] = route.operation
+        taken.add(route.operation["operationId"])
+        added.append(route)
+    return added
+
+
+def _add_tags(document: dict[str, Any], added: list[_Route]) -> None:
+    """One tag per derived controller, as LoopBack lists its controllers."""
+    tags = document.get("tags") or []
+    known = {tag.get("name") for tag in tags if isinstance(tag, Mapping)}
+    for route in added:
+        controller = route.operation["x-controller-name"]
+        if controller not in known:
+            known.add(controller)
+            tags.append({"name": controller})
+    if tags:
+        document["tags"] = tags
+
+
+def _schema_names(document: Mapping[str, Any]) -> Mapping[str, Any]:
+    return (document.get("components") or {}).get("schemas") or {}
+
+
+def _upper_first(name: str) -> str:
+    return name[:1].upper() + name[1:]

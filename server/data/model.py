@@ -1,0 +1,73 @@
+"""The data model of a spec: its entities, the spec they imply, their tables and repositories.
+
+`read_model` runs once at start-up, between loading the spec and compiling its operations:
+
+    spec ─▶ read_entities ─▶ derive (schemas, CRUD and relation operations) ─▶ check again
+                        └──▶ build_tables ─▶ Database + Repositories (services for handlers)
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import MetaData
+
+from server.data.database import Database
+from server.data.derive import derive
+from server.data.entities import Entity, read_entities, snake_case
+from server.data.migrate import migrate, plan
+from server.data.repository import Repositories
+from server.data.tables import build_tables
+from server.settings import Settings
+from server.spec import Spec, check_document
+
+
+@dataclass(frozen=True)
+class DataModel:
+    """A spec's entities and the tables that store them."""
+
+    entities: Mapping[str, Entity]
+    metadata: MetaData
+
+    def open(self, settings: Settings) -> dict[str, Any]:
+        """Open the database; returns the services handlers may ask for by name.
+
+        `database`, `repositories` (all, by entity name) and one `<entity>_repository` each:
+        `todo_repository`, `todo_list_repository`...
+        """
+        database = Database(settings.database_url)
+        if settings.migrate:
+            try:
+                migrate(database, self.metadata)
+            except BaseException:
+                database.close()
+                raise
+        repositories = Repositories(
+            self.entities, self.metadata.tables, database, max_limit=settings.max_limit,
+            prohibited_keys=settings.prohibited_keys)
+        services: dict[str, Any] = {"database": database, "repositories": repositories}
+        for name in self.entities:
+            services[f"{snake_case(name)}_repository"] = repositories[name]
+        return services
+
+    def pending(self, database: Database) -> list[str]:
+        """What `charter migrate` would change, in words; empty when the tables are up to date."""
+        return [step.description for step in plan(database, self.metadata)]
+
+
+def read_model(spec: Spec) -> tuple[Spec, DataModel | None, list[str]]:
+    """The spec with everything its entities imply, their model, and the problems found.
+
+    A spec without `x-entity` schemas comes back as it was, with no model.
+    """
+    entities, problems = read_entities(spec.document)
+    if problems or not entities:
+        return spec, None, problems
+    document = derive(spec.document, entities)
+    problems = [f"derived from the entities: {problem}"
+                for problem in check_document(document, spec.version, spec.origins)]
+    derived = dataclasses.replace(spec, document=document)
+    return derived, DataModel(entities, build_tables(entities)), problems

@@ -1,0 +1,338 @@
+"""Repositories: LoopBack's CRUD repository for each entity, on SQLAlchemy Core.
+
+A repository speaks the API's language: it takes and returns plain JSON-ready dicts keyed by
+property name, and LoopBack filters (`{"where": ..., "order": ..., "include": ...}`). Every
+write is one transaction. Errors are HTTP errors (404 `ENTITY_NOT_FOUND`, 400 for a bad
+filter, 409/422/503 for what the database refuses), so a handler can let them through.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable, Iterator, Mapping
+from typing import Any
+
+import orjson
+from sqlalchemy import (
+    ColumnElement,
+    Connection,
+    Table,
+    bindparam,
+    delete,
+    func,
+    insert,
+    select,
+    update,
+)
+
+from server.data.database import Database
+from server.data.entities import Entity
+from server.data.filters import Filters, Source
+from server.data.relations import Inclusion
+from server.data.tables import from_db, new_id, to_db
+from server.errors import EntityNotFound, InvalidParameterValue, InvalidValue, PreconditionFailed
+
+Item = dict[str, Any]
+
+
+class Repository:
+    """Create, read, update and delete one entity's rows.
+
+    >>> todos = repositories["Todo"]                                  # doctest: +SKIP
+    >>> todos.create({"title": "milk"})                               # doctest: +SKIP
+    {'id': 1, 'title': 'milk'}
+    >>> todos.find({"where": {"title": {"like": "m%"}}, "limit": 5})   # doctest: +SKIP
+    [{'id': 1, 'title': 'milk'}]
+    """
+
+    def __init__(self, entity: Entity, table: Table, database: Database, filters: Filters,
+                 inclusion: Inclusion) -> None:
+        self.entity = entity
+        self.table = table
+        self.database = database
+        self.filters = filters
+        self._inclusion = inclusion
+        self._id_column = table.c[entity.id]
+        self._id_prop = entity.id_property
+        # Rows come back keyed by property name, whatever the columns are called.
+        self.selection = select(*(table.c[name].label(name) for name in entity.properties))
+        self._by_id = self.selection.where(self._id_column == bindparam("id"))
+        self._columns = [(name, prop, prop.kind in ("date", "datetime", "uuid", "number"))
+                         for name, prop in entity.properties.items()]
+        self._visible = frozenset(entity.visible)
+        self._defaults = {name: prop.default for name, prop in entity.properties.items()
+                          if prop.has_default}
+
+    # -- reads ------------------------------------------------------------------------------
+
+    def find(self, filter_: Mapping[str, Any] | None = None) -> list[Item]:
+        """The items matching `filter_`, in id order unless its `order` says otherwise."""
+        return self.find_where(filter_, None, Source("filter", filter_))
+
+    def find_one(self, filter_: Mapping[str, Any] | None = None) -> Item | None:
+        found = self.find({**(filter_ or {}), "limit": 1})
+        return found[0] if found else None
+
+    def find_by_id(self, id_: Any, filter_: Mapping[str, Any] | None = None) -> Item:
+        """The item with this id (404 `ENTITY_NOT_FOUND` when none); `fields` and `include` apply."""
+        return self.read_by_id(id_, filter_)[0]
+
+    def read_by_id(self, id_: Any, filter_: Mapping[str, Any] | None = None) -> tuple[Item, str]:
+        """The item with this id, and the ETag of its current state."""
+        source = Source("filter", filter_)
+        filter_ = self._check_filter(filter_, source)
+        fields = self.filters.fields(filter_.get("fields"), _at(source, "/fields"))
+        with self.database.read() as connection:
+            row = self.load(connection, id_)
+            if row is None:
+                raise EntityNotFound(self.entity.name, id_)
+            tag = self.etag(row)
+            items = self._present(connection, [row], fields, filter_.get("include"), source)
+        return items[0], tag
+
+    def count(self, where: Mapping[str, Any] | None = None) -> int:
+        return self.count_where(where, None, Source("where", where))
+
+    def exists(self, id_: Any) -> bool:
+        with self.database.read() as connection:
+            return self.load(connection, id_) is not None
+
+    # -- writes -----------------------------------------------------------------------------
+
+    def create(self, data: Mapping[str, Any]) -> Item:
+        """Insert one item; defaults apply, a generated id is assigned. Returns it as stored."""
+        return self.create_all([data])[0]
+
+    def create_tagged(self, data: Mapping[str, Any]) -> tuple[Item, str]:
+        """`create`, and the new item's ETag."""
+        with self.database.write() as connection:
+            item = self.insert(connection, data)
+        return self.visible_only(item), self.etag(item)
+
+    def create_all(self, items: Iterable[Mapping[str, Any]]) -> list[Item]:
+        """Insert several items in one transaction: all of them, or none."""
+        with self.database.write() as connection:
+            created = [self.insert(connection, data) for data in items]
+        return [self.visible_only(item) for item in created]
+
+    def insert(self, connection: Connection, data: Mapping[str, Any]) -> Item:
+        """Insert one item on an open transaction; returns it in full (hidden properties too)."""
+        values = self._values({**self._defaults, **data})
+        if self.entity.generated and values.get(self.entity.id) is None:
+            values.pop(self.entity.id, None)
+            generated = new_id(self._id_prop)
+            if generated is not None:
+                values[self.entity.id] = generated
+        result = connection.execute(insert(self.table).values(values))
+        if self.entity.id not in values:
+            key = result.inserted_primary_key
+            assert key is not None
+            values[self.entity.id] = key[0]
+        return self._item(values)
+
+    def update_by_id(self, id_: Any, data: Mapping[str, Any], *,
+                     if_match: str | None = None) -> str:
+        """Set the properties present in `data`; returns the new ETag. The id never changes."""
+        return self._write_by_id(id_, data, if_match, replace=False)
+
+    def replace_by_id(self, id_: Any, data: Mapping[str, Any], *,
+                      if_match: str | None = None) -> str:
+        """Replace every property (missing ones become unset); returns the new ETag."""
+        return self._write_by_id(id_, data, if_match, replace=True)
+
+    def update_all(self, data: Mapping[str, Any], where: Mapping[str, Any] | None = None) -> int:
+        """Set `data`'s properties on every item matching `where`; returns how many matched."""
+        return self.update_where(data, where, None, Source("where", where))
+
+    def delete_by_id(self, id_: Any, *, if_match: str | None = None) -> None:
+        with self.database.write("delete") as connection:
+            row = self.load(connection, id_, lock=True)
+            if row is None:
+                raise EntityNotFound(self.entity.name, id_)
+            self._check_tag(row, if_match, id_)
+            connection.execute(delete(self.table).where(self._id_column == row[self.entity.id]))
+
+    def delete_all(self, where: Mapping[str, Any] | None = None) -> int:
+        return self.delete_where(where, None, Source("where", where))
+
+    # -- the same, narrowed by a condition (relation routes) --------------------------------
+
+    def find_where(self, filter_: Mapping[str, Any] | None, condition: ColumnElement[bool] | None,
+                   source: Source) -> list[Item]:
+        filter_ = self._check_filter(filter_, source)
+        fields = self.filters.fields(filter_.get("fields"), _at(source, "/fields"))
+        with self.database.read() as connection:
+            rows = self.select_rows(connection, filter_, source, condition)
+            return self._present(connection, rows, fields, filter_.get("include"), source)
+
+    def count_where(self, where: Mapping[str, Any] | None, condition: ColumnElement[bool] | None,
+                    source: Source) -> int:
+        conditions = self._conditions(where, source, condition)
+        query = select(func.count()).select_from(self.table).where(*conditions)
+        with self.database.read() as connection:
+            return int(connection.execute(query).scalar_one())
+
+    def update_where(self, data: Mapping[str, Any], where: Mapping[str, Any] | None,
+                     condition: ColumnElement[bool] | None, source: Source) -> int:
+        conditions = self._conditions(where, source, condition)
+        values = self._values({k: v for k, v in data.items() if k != self.entity.id})
+        with self.database.write() as connection:
+            if not values:  # nothing to change, but LoopBack still counts the matches
+                query = select(func.count()).select_from(self.table).where(*conditions)
+                return int(connection.execute(query).scalar_one())
+            result = connection.execute(update(self.table).where(*conditions).values(values))
+            return int(result.rowcount)
+
+    def delete_where(self, where: Mapping[str, Any] | None, condition: ColumnElement[bool] | None,
+                     source: Source) -> int:
+        conditions = self._conditions(where, source, condition)
+        with self.database.write("delete") as connection:
+            return int(connection.execute(delete(self.table).where(*conditions)).rowcount)
+
+    # -- rows -------------------------------------------------------------------------------
+
+    def select_rows(self, connection: Connection, filter_: Mapping[str, Any], source: Source,
+                    condition: ColumnElement[bool] | None = None, *,
+                    paged: bool = True) -> list[Item]:
+        """Full rows (every property, hidden ones too) matching a checked filter."""
+        conditions = self._conditions(filter_.get("where"), _at(source, "/where"), condition)
+        query = self.selection.where(*conditions).order_by(
+            *self.filters.order(filter_.get("order"), _at(source, "/order")))
+        if paged:
+            limit, offset = self.filters.page(filter_, source)
+            query = query.limit(limit).offset(offset) if offset else query.limit(limit)
+        return [self._item(dict(row)) for row in connection.execute(query).mappings()]
+
+    def etag(self, row: Mapping[str, Any]) -> str:
+        """A strong ETag for an item's stored state (every property, hidden ones included)."""
+        digest = hashlib.blake2b(orjson.dumps(row, option=orjson.OPT_SORT_KEYS),
+                                 digest_size=12).hexdigest()
+        return f'"{digest}"'
+
+    def present(self, connection: Connection, rows: list[Item], filter_: Mapping[str, Any],
+                source: Source) -> list[Item]:
+        """Rows as the API shows them: relations included, then `fields` and hidden ones left out."""
+        fields = self.filters.fields(filter_.get("fields"), _at(source, "/fields"))
+        return self._present(connection, rows, fields, filter_.get("include"), source)
+
+    def check_filter(self, filter_: Any, source: Source) -> Mapping[str, Any]:
+        return self._check_filter(filter_, source)
+
+    def _present(self, connection: Connection, rows: list[Item], fields: tuple[str, ...] | None,
+                 include: Any, source: Source) -> list[Item]:
+        if include:
+            self._inclusion.include(connection, self.entity, rows, include,
+                                    _at(source, "/include"))
+        keep = self._visible if fields is None else frozenset(fields)
+        relations = self.entity.relations
+        return [{k: v for k, v in row.items() if k in keep or k in relations} for row in rows]
+
+    def visible_only(self, item: Item) -> Item:
+        return {k: v for k, v in item.items() if k in self._visible}
+
+    def load(self, connection: Connection, id_: Any, lock: bool = False) -> Item | None:
+        key = self._key(id_)
+        if key is None:
+            return None
+        query = self._by_id.with_for_update() if lock else self._by_id
+        row = connection.execute(query, {"id": key}).mappings().first()
+        return self._item(dict(row)) if row is not None else None
+
+    def _key(self, id_: Any) -> Any:
+        """The stored form of an id, or None when no row can have it (1.5 or 2**70 for an integer)."""
+        try:
+            return to_db(self._id_prop, id_)
+        except InvalidValue:
+            return None
+
+    def _item(self, row: Mapping[str, Any]) -> Item:
+        item: Item = {}
+        for name, prop, convert in self._columns:
+            value = row.get(name)
+            if value is not None:
+                item[name] = from_db(prop, value) if convert else value
+        return item
+
+    def _values(self, data: Mapping[str, Any]) -> dict[str, Any]:
+        properties = self.entity.properties
+        unknown = [name for name in data if name not in properties]
+        if unknown:
+            raise InvalidValue(f"{self.entity.name} has no property {unknown[0]!r}")
+        return {name: to_db(properties[name], value) for name, value in data.items()}
+
+    def _write_by_id(self, id_: Any, data: Mapping[str, Any], if_match: str | None,
+                     replace: bool) -> str:
+        changes = {k: v for k, v in data.items() if k != self.entity.id}
+        if replace:
+            changes = {name: None for name in self.entity.properties
+                       if name != self.entity.id} | changes
+        values = self._values(changes)
+        with self.database.write() as connection:
+            row = self.load(connection, id_, lock=True)
+            if row is None:
+                raise EntityNotFound(self.entity.name, id_)
+            self._check_tag(row, if_match, id_)
+            key = row[self.entity.id]
+            if values:
+                connection.execute(update(self.table).where(self._id_column == key)
+                                   .values(values))
+            stored = connection.execute(self._by_id, {"id": self._key(key)}).mappings().one()
+            return self.etag(self._item(dict(stored)))
+
+    def _check_tag(self, row: Item, if_match: str | None, id_: Any) -> None:
+        if if_match is None or _matches(if_match, self.etag(row)):
+            return
+        raise PreconditionFailed(f"{self.entity.name} with id {orjson.dumps(id_).decode()} has "
+                                 f"changed: its ETag is not one of If-Match {if_match}")
+
+    def _check_filter(self, filter_: Any, source: Source) -> Mapping[str, Any]:
+        if filter_ is None:
+            return {}
+        if not isinstance(filter_, Mapping):
+            raise InvalidParameterValue(source.parameter, source.raw, details=[{
+                "path": source.at, "code": "filter", "message": "a filter must be an object",
+                "info": {}}])
+        return filter_
+
+    def _conditions(self, where: Any, source: Source,
+                    condition: ColumnElement[bool] | None) -> list[ColumnElement[bool]]:
+        compiled = self.filters.where(where, source)
+        return [c for c in (condition, compiled) if c is not None]
+
+
+def _at(source: Source, pointer: str) -> Source:
+    return Source(source.parameter, source.raw, source.at + pointer)
+
+
+def _matches(if_match: str, etag: str) -> bool:
+    """RFC 9110 If-Match: `*`, or a list of strong entity tags (weak ones never match)."""
+    if if_match.strip() == "*":
+        return True
+    return etag in (tag.strip() for tag in if_match.split(","))
+
+
+class Repositories(Mapping[str, Repository]):
+    """Every entity's repository, by entity name; what `Inclusion` follows relations through."""
+
+    def __init__(self, entities: Mapping[str, Entity], tables: Mapping[str, Table],
+                 database: Database, *, max_limit: int = 1000,
+                 prohibited_keys: Iterable[str] = ()) -> None:
+        self.database = database
+        self.entities = entities
+        inclusion = Inclusion(self)
+        keys = tuple(prohibited_keys)
+        self._repositories = {
+            name: Repository(entity, tables[entity.table], database,
+                             Filters(entity, tables[entity.table], max_limit=max_limit,
+                                     prohibited_keys=keys), inclusion)
+            for name, entity in entities.items()
+        }
+
+    def __getitem__(self, name: str) -> Repository:
+        return self._repositories[name]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._repositories)
+
+    def __len__(self) -> int:
+        return len(self._repositories)

@@ -2,6 +2,10 @@
 
 from server.app import App, ContractError, create_app
 from server.bodies import UploadFile
+from server.data.database import Database
+from server.data.filters import Filters
+from server.data.model import DataModel, read_model
+from server.data.repository import Repositories, Repository
 from server.errors import (
     BadRequest,
     Conflict,
@@ -12,6 +16,7 @@ from server.errors import (
     NotFound,
     PreconditionFailed,
     ServiceUnavailable,
+    UniqueViolation,
     UnprocessableEntity,
 )
 from server.requests import Request
@@ -24,20 +29,27 @@ __all__ = [
     "BadRequest",
     "Conflict",
     "ContractError",
+    "DataModel",
+    "Database",
     "EntityNotFound",
+    "Filters",
     "HttpError",
     "InvalidParameterValue",
     "MissingRequiredParameter",
     "NotFound",
     "PreconditionFailed",
+    "Repositories",
+    "Repository",
     "Request",
     "Response",
     "ServiceUnavailable",
     "Settings",
     "Spec",
     "SpecError",
+    "UniqueViolation",
     "UnprocessableEntity",
     "UploadFile",
     "create_app",
     "load_spec",
+    "read_model",
 ]

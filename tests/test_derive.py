@@ -327,6 +327,10 @@ def test_filter_fields_order_and_include() -> None:
                                          "properties": {"count": {"type": "number"}}}
 
 
+NUL_FREE = "^[^\\u0000]*$"
+"""Text a filter compares holds no NUL character (PostgreSQL stores none)."""
+
+
 def operators(**operands: Any) -> dict[str, Any]:
     return {"type": "object", "properties": operands, "additionalProperties": False,
             "minProperties": 1}
@@ -342,7 +346,9 @@ def conditions(value: dict[str, Any], null: dict[str, Any], *, ordered: bool = T
         found["between"] = {"type": "array", "items": value, "minItems": 2, "maxItems": 2}
     found["exists"] = {"type": "boolean"}
     if matching:
-        found |= {op: {"type": "string"} for op in ("like", "nlike", "ilike", "nilike", "regexp")}
+        found |= {op: {"type": "string", "pattern": NUL_FREE}
+                  for op in ("like", "nlike", "ilike", "nilike", "regexp")}
+        found["regexp"] = {**found["regexp"], "format": "regex"}
     return operators(**found)
 
 
@@ -361,7 +367,7 @@ def test_where_is_typed_operator_by_operator(version: str) -> None:
         return out
 
     integer = {"type": "integer"}
-    string = {"type": "string"}
+    string = {"type": "string", "pattern": NUL_FREE}  # free text only; an enum needs none
     boolean = {"type": "boolean"}
     date_time = {"type": "string", "format": "date-time"}
     priority = {"type": "string", "enum": ["low", "high"]}

@@ -185,7 +185,9 @@ def read_entities(document: Mapping[str, Any]) -> tuple[dict[str, Entity], list[
         problems += found
         if entity is not None:
             entities[name] = entity
-            raw_relations[name] = (schema.get(ENTITY) or {}).get("relations") or {}
+            marking = schema.get(ENTITY)
+            raw_relations[name] = (marking.get("relations") if isinstance(marking, dict)
+                                   else None) or {}
     tables: dict[str, str] = {}
     for entity in entities.values():
         if entity.table in tables:
@@ -263,14 +265,14 @@ def _read_entity(
     if generated and id_prop.kind == "number":
         id_prop = replace(id_prop, kind="int64")  # a generated number id is an integer key
     properties[id_name] = replace(id_prop, required=not generated)
-    indexes, found = _read_indexes(where, name, marking, properties)
-    problems += found
     crud, found = _read_crud(where, schema.get(CRUD))
     problems += found
     table = marking.get("table", snake_case(name))
     if not isinstance(table, str) or not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", table):
         problems.append(f"{where}/x-entity/table: {table!r} is not a plain SQL name")
         table = snake_case(name)
+    indexes, found = _read_indexes(where, table, marking, properties)
+    problems += found
     return Entity(name=name, table=table, id=id_name, generated=generated,
                   properties=properties, indexes=indexes, crud=crud), problems
 
@@ -306,7 +308,7 @@ def _read_property(name: str, schema: Mapping[str, Any], required: bool, hidden:
 
 
 def _read_indexes(
-    where: str, name: str, marking: Mapping[str, Any], properties: Mapping[str, Property]
+    where: str, table: str, marking: Mapping[str, Any], properties: Mapping[str, Property]
 ) -> tuple[tuple[Index, ...], list[str]]:
     problems: list[str] = []
     indexes: list[Index] = []
@@ -327,10 +329,12 @@ def _read_indexes(
         if missing:
             problems.append(f"{where}/x-entity/{at}: no property {missing[0]!r}")
             continue
-        table = snake_case(name)
         columns = "_".join(properties[p].column for p in entry)
-        index_name = index_name or f"{'uq' if unique else 'ix'}_{table}_{columns}"
-        indexes.append(Index(properties=tuple(entry), unique=unique, name=str(index_name)))
+        index_name = str(index_name or f"{'uq' if unique else 'ix'}_{table}_{columns}")
+        if any(index.name == index_name for index in indexes):
+            problems.append(f"{where}/x-entity/{at}: index {index_name!r} is declared twice")
+            continue
+        indexes.append(Index(properties=tuple(entry), unique=unique, name=index_name))
     return tuple(indexes), problems
 
 

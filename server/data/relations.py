@@ -214,13 +214,12 @@ class RelationRoutes:
         if relation.through is None or self.through is None:
             return self.target.delete_where(where, condition, Source("where", where))
         source = Source("where", where)
+        conditions = self.target.conditions(where, source, condition)
+        column = self.target.table.c[relation.key_to]
         with self.target.database.write("delete") as connection:
-            ids = [row[relation.key_to] for row in self.target.select_rows(
-                connection, {"where": where} if where else {}, _at(source, ""), condition,
-                paged=False)]
+            ids = list(connection.execute(select(column).where(*conditions)).scalars())
             link = self.through.table.c[relation.through.key_to]
             owner = self.through.table.c[relation.through.key_from]
-            column = self.target.table.c[relation.key_to]
             for start in range(0, len(ids), BATCH):
                 batch = ids[start:start + BATCH]
                 connection.execute(self.through.table.delete().where(

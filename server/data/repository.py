@@ -167,14 +167,14 @@ class Repository:
 
     def count_where(self, where: Mapping[str, Any] | None, condition: ColumnElement[bool] | None,
                     source: Source) -> int:
-        conditions = self._conditions(where, source, condition)
+        conditions = self.conditions(where, source, condition)
         query = select(func.count()).select_from(self.table).where(*conditions)
         with self.database.read() as connection:
             return int(connection.execute(query).scalar_one())
 
     def update_where(self, data: Mapping[str, Any], where: Mapping[str, Any] | None,
                      condition: ColumnElement[bool] | None, source: Source) -> int:
-        conditions = self._conditions(where, source, condition)
+        conditions = self.conditions(where, source, condition)
         values = self._values({k: v for k, v in data.items() if k != self.entity.id})
         with self.database.write() as connection:
             if not values:  # nothing to change, but LoopBack still counts the matches
@@ -185,7 +185,7 @@ class Repository:
 
     def delete_where(self, where: Mapping[str, Any] | None, condition: ColumnElement[bool] | None,
                      source: Source) -> int:
-        conditions = self._conditions(where, source, condition)
+        conditions = self.conditions(where, source, condition)
         with self.database.write("delete") as connection:
             return int(connection.execute(delete(self.table).where(*conditions)).rowcount)
 
@@ -195,7 +195,7 @@ class Repository:
                     condition: ColumnElement[bool] | None = None, *,
                     paged: bool = True) -> list[Item]:
         """Full rows (every property, hidden ones too) matching a checked filter."""
-        conditions = self._conditions(filter_.get("where"), _at(source, "/where"), condition)
+        conditions = self.conditions(filter_.get("where"), _at(source, "/where"), condition)
         query = self.selection.where(*conditions).order_by(
             *self.filters.order(filter_.get("order"), _at(source, "/order")))
         if paged:
@@ -294,7 +294,7 @@ class Repository:
                 "info": {}}])
         return filter_
 
-    def _conditions(self, where: Any, source: Source,
+    def conditions(self, where: Any, source: Source,
                     condition: ColumnElement[bool] | None) -> list[ColumnElement[bool]]:
         compiled = self.filters.where(where, source)
         return [c for c in (condition, compiled) if c is not None]

@@ -41,6 +41,7 @@ from sqlalchemy.sql.schema import SchemaItem
 from sqlalchemy.types import TypeEngine
 
 from server.data.entities import Entity, Property, foreign_keys
+from server.data.entities import Index as IndexSpec
 from server.errors import InvalidValue
 
 INT64 = (-(2**63), 2**63 - 1)
@@ -79,13 +80,14 @@ class UTCDateTime(TypeDecorator[dt.datetime]):
 class _Text(TypeDecorator[str]):
     """Text compared by code point on every database, trailing spaces included.
 
-    `keyed` when an index or key holds it: MySQL cannot index TEXT, so it gets a VARCHAR.
+    `keyed`: how many columns the widest index holding it has (0: none). MySQL cannot index TEXT,
+    and its keys hold 3072 bytes, so a keyed text column gets a VARCHAR of its share.
     """
 
     impl = Text()
     cache_ok = True
 
-    def __init__(self, length: int | None, keyed: bool) -> None:
+    def __init__(self, length: int | None, keyed: int) -> None:
         super().__init__()
         self.length = length
         self.keyed = keyed
@@ -100,14 +102,15 @@ class _Text(TypeDecorator[str]):
             collation = ("utf8mb4_nopad_bin" if getattr(dialect, "is_mariadb", False)
                          else "utf8mb4_0900_bin")
             if length or self.keyed:
+                key_length = _MYSQL_KEY_LENGTH // max(self.keyed, 1)
                 return dialect.type_descriptor(
-                    mysql.VARCHAR(length or _MYSQL_KEY_LENGTH, collation=collation))
+                    mysql.VARCHAR(length or key_length, collation=collation))
             return dialect.type_descriptor(mysql.TEXT(collation=collation))
         return dialect.type_descriptor(String(length) if length else Text())
 
 
-def column_type(prop: Property, keyed: bool = False) -> TypeEngine[Any]:
-    """The SQL type that stores a property."""
+def column_type(prop: Property, keyed: int = 0) -> TypeEngine[Any]:
+    """The SQL type that stores a property; `keyed`: the widest index holding it (0: none)."""
     if prop.kind in ("string", "enum"):
         return _Text(prop.max_length, keyed)
     if prop.kind == "uuid":
@@ -149,12 +152,16 @@ def build_tables(entities: Mapping[str, Entity], metadata: MetaData | None = Non
             if relation.kind == "hasOne":
                 unique_keys[relation.target].add(relation.key_to)
     for entity in entities.values():
-        keyed = {entity.id, *unique_keys[entity.name]}
-        keyed.update(p for index in entity.indexes for p in index.properties)
-        keyed.update(prop for prop, _, _ in keys[entity.name])
-        keyed.update(rp for other in keys.values() for _, e, rp in other if e is entity)
+        # How many columns share an index with each keyed one: MySQL keys hold 3072 bytes.
+        keyed = dict.fromkeys({entity.id, *unique_keys[entity.name]}, 1)
+        keyed.update(dict.fromkeys((prop for prop, _, _ in keys[entity.name]), 1))
+        keyed.update(dict.fromkeys(
+            (rp for other in keys.values() for _, e, rp in other if e is entity), 1))
+        for index in entity.indexes:  # a unique key must hold whole values; others take prefixes
+            for p in index.properties:
+                keyed[p] = max(keyed.get(p, 1), len(index.properties) if index.unique else 1)
         columns = [
-            Column(prop.column, column_type(prop, name in keyed), key=name,
+            Column(prop.column, column_type(prop, keyed.get(name, 0)), key=name,
                    primary_key=name == entity.id,
                    autoincrement=(entity.generated and prop.kind in ("int32", "int64")
                                   and name == entity.id),
@@ -166,14 +173,31 @@ def build_tables(entities: Mapping[str, Entity], metadata: MetaData | None = Non
                                  name=f"fk_{entity.table}_{entity.properties[prop].column}")
             for prop, referred, rp in keys[entity.name]
         ]
+        declared_unique = {index.properties for index in entity.indexes if index.unique}
         constraints += [
             UniqueConstraint(prop, name=f"uq_{entity.table}_{entity.properties[prop].column}")
-            for prop in sorted(unique_keys[entity.name])
+            for prop in sorted(unique_keys[entity.name]) if (prop,) not in declared_unique
         ]
         table = Table(entity.table, metadata, *columns, *constraints, **_MYSQL_TABLE)  # type: ignore[call-overload]
         for index in entity.indexes:
-            Index(index.name, *(table.c[p] for p in index.properties), unique=index.unique)
+            Index(index.name, *(table.c[p] for p in index.properties), unique=index.unique,
+                  **_mysql_prefixes(entity, index, keyed))
     return metadata
+
+
+def _mysql_prefixes(entity: Entity, index: IndexSpec, keyed: Mapping[str, int]) -> dict[str, Any]:
+    """MySQL's index key holds 3072 bytes: long text columns of a wider index are indexed by a
+    prefix of their share (never for a unique index, whose columns were sized to fit)."""
+    share = _MYSQL_KEY_LENGTH // len(index.properties)
+    if index.unique or len(index.properties) == 1:
+        return {}
+    lengths = {}
+    for name in index.properties:
+        prop = entity.properties[name]
+        if prop.kind in ("string", "enum") and (prop.max_length or
+                                                 _MYSQL_KEY_LENGTH // keyed[name]) > share:
+            lengths[prop.column] = share
+    return {"mysql_length": lengths, "mariadb_length": lengths} if lengths else {}
 
 
 def to_db(prop: Property, value: Any) -> Any:
@@ -190,7 +214,10 @@ def to_db(prop: Property, value: Any) -> Any:
         if kind in ("int32", "int64"):
             return _whole(prop, value, INT32 if kind == "int32" else INT64)
         if kind == "datetime" and isinstance(value, str):
-            return dt.datetime.fromisoformat(value.replace("z", "Z"))
+            # Stored in UTC: what a create answers is then what a read finds.
+            moment = dt.datetime.fromisoformat(value.replace("z", "Z"))
+            return (moment.astimezone(dt.UTC) if moment.tzinfo
+                    else moment.replace(tzinfo=dt.UTC))
         if kind == "date" and isinstance(value, str):
             return dt.date.fromisoformat(value)
         if kind == "number" and isinstance(value, int) and not isinstance(value, bool):
@@ -200,13 +227,14 @@ def to_db(prop: Property, value: Any) -> Any:
     return value
 
 
-def _whole(prop: Property, value: Any, bounds: tuple[int, int]) -> int:
+def _whole(prop: Property, sent: Any, bounds: tuple[int, int]) -> int:
+    value = sent
     if isinstance(value, float):
         if not value.is_integer():
             raise ValueError(value)
         value = int(value)
     if not isinstance(value, int) or not bounds[0] <= value <= bounds[1]:
-        raise InvalidValue(f"{prop.name}: {value!r} is outside the range a {prop.kind} column "
+        raise InvalidValue(f"{prop.name}: {sent!r} is outside the range a {prop.kind} column "
                            f"can store")
     return value
 

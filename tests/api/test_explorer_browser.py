@@ -61,7 +61,7 @@ def _wait_until_serving(process: subprocess.Popen[bytes], base_url: str, log: Pa
 def base_url(tmp_path: Path) -> Iterator[str]:
     """A real server on a free port, with its own SQLite database; always stopped."""
     port = _free_port()
-    env = {**os.environ, "DATABASE_URL": f"sqlite:///{tmp_path}/app.db"}
+    env = {**os.environ, "DATABASE_URL": f"sqlite:///{tmp_path}/app.db", "CHARTER_MIGRATE": "1"}
     log = tmp_path / "server.log"
     with log.open("wb") as out:
         process = subprocess.Popen(
@@ -107,10 +107,13 @@ def test_explorer_lists_and_executes_operations(base_url: str) -> None:
             page.goto(f"{base_url}/explorer", wait_until="load")
             assert page.url == f"{base_url}/explorer/", "the bare prefix redirects to the index"
 
-            # The spec's tag and its operations are rendered.
+            # The derived operations are rendered, the relation routes' too.
             page.locator("#operations-tag-TodoController").wait_for()
+            page.locator("#operations-tag-TodoListTodoController").wait_for()
             paths = page.locator(".opblock .opblock-summary-path").all_inner_texts()
-            for path in ("/todos", "/todos/count", "/todos/{id}"):
+            for path in ("/todos", "/todos/count", "/todos/{id}", "/todo-lists",
+                         "/todo-lists/{id}/todos", "/todos/{id}/todo-list",
+                         "/todo-lists/{id}/todo-list-image"):
                 assert any(p.replace("\u200b", "") == path for p in paths), (path, paths)
 
             count = page.locator(

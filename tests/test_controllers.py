@@ -1,0 +1,171 @@
+"""Derived controllers over HTTP: ETags, If-Match, a handler replacing one operation, read-only.
+
+The app serves `tests/fixtures/specs/crud` (entities only, no paths) with the
+`crud_handlers` fixture package, on a SQLite file of its own.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from server.app import App
+from server.settings import Settings
+from tests.client import Client
+from tests.databases import error_body
+
+FIXTURES = Path(__file__).parent / "fixtures"
+ETAG = re.compile(r'"[0-9a-f]{24}"')
+
+
+@pytest.fixture(scope="module")
+def app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[App]:
+    folder = tmp_path_factory.mktemp("controllers")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.syspath_prepend(str(FIXTURES / "handlers"))
+        app = App(Settings.from_env({}, spec=FIXTURES / "specs" / "crud",
+                                    handlers="crud_handlers",
+                                    database_url=f"sqlite:///{folder}/app.db", migrate=True))
+    yield app
+    app.close()
+
+
+@pytest.fixture
+def client(app: App) -> Client:
+    return Client(app)
+
+
+def not_found(entity: str, id_: Any) -> dict[str, Any]:
+    return error_body(404, "NotFoundError", f"Entity not found: {entity} with id {id_}",
+                      "ENTITY_NOT_FOUND")
+
+
+def precondition_failed(id_: int, if_match: str) -> dict[str, Any]:
+    return error_body(412, "PreconditionFailedError", f"Memo with id {id_} has changed: its "
+                      f"ETag is not one of If-Match {if_match}", "PRECONDITION_FAILED")
+
+
+def not_allowed(method: str, path: str, allowed: str) -> dict[str, Any]:
+    return error_body(405, "MethodNotAllowedError",
+                      f'Method "{method}" is not allowed for "{path}". Allowed: {allowed}.')
+
+
+def create_memo(client: Client, **memo: Any) -> tuple[dict[str, Any], str]:
+    response = client.post("/memos", json={"text": "hello", **memo})
+    assert response.status_code == 200, response.text
+    return response.json(), response.headers["etag"]
+
+
+# -- binding --------------------------------------------------------------------------------
+
+def test_a_handler_replaces_one_derived_operation_and_the_rest_stay_derived(app: App) -> None:
+    targets = {op.label: op.target for op in app.operations}
+    assert {label: target for label, target in targets.items() if "/notes" in label} == {
+        "POST /notes": "crud_handlers.NoteController.create",
+        "GET /notes": "(derived) Note.find",
+        "PATCH /notes": "(derived) Note.updateAll",
+        "GET /notes/count": "(derived) Note.count",
+        "GET /notes/{id}": "(derived) Note.findById",
+        "PATCH /notes/{id}": "(derived) Note.updateById",
+        "PUT /notes/{id}": "(derived) Note.replaceById",
+        "DELETE /notes/{id}": "(derived) Note.deleteById",
+    }
+    assert targets["POST /memos"] == "(derived) Memo.create"
+    assert app.unbound == set()
+
+
+def test_the_handler_answers_with_its_injected_repository(client: Client) -> None:
+    response = client.post("/notes", json={"title": "mine", "origin": "client"})
+    assert response.status_code == 200
+    note = response.json()
+    assert note == {"id": note["id"], "title": "mine", "origin": "handler"}
+    assert "etag" not in response.headers  # plain data: the handler sent no ETag
+    found = client.get(f"/notes/{note['id']}")
+    assert found.json() == note
+    assert ETAG.fullmatch(found.headers["etag"])
+    assert client.get("/notes", params={"filter": '{"where": {"origin": "handler"}}'}).json()[
+        -1] == note
+
+
+# -- ETags ----------------------------------------------------------------------------------
+
+def test_entity_responses_carry_an_etag(client: Client) -> None:
+    memo, tag = create_memo(client)
+    assert ETAG.fullmatch(tag)
+    found = client.get(f"/memos/{memo['id']}")
+    assert (found.status_code, found.json(), found.headers["etag"]) == (200, memo, tag)
+    assert "etag" not in client.get("/memos").headers  # a list has no single version
+
+    patched = client.patch(f"/memos/{memo['id']}", json={"text": "changed"})
+    assert (patched.status_code, patched.content) == (204, b"")
+    assert ETAG.fullmatch(patched.headers["etag"]) and patched.headers["etag"] != tag
+    assert client.get(f"/memos/{memo['id']}").headers["etag"] == patched.headers["etag"]
+
+    replaced = client.put(f"/memos/{memo['id']}", json={"text": "replaced"})
+    assert replaced.status_code == 204
+    assert replaced.headers["etag"] not in (tag, patched.headers["etag"])
+    found = client.get(f"/memos/{memo['id']}")
+    assert found.json() == {"id": memo["id"], "text": "replaced"}
+    assert found.headers["etag"] == replaced.headers["etag"]
+
+
+def test_the_etag_of_a_create_is_the_one_a_read_finds(client: Client) -> None:
+    memo, tag = create_memo(client, at="2026-01-02T03:04:05+02:00")
+    found = client.get(f"/memos/{memo['id']}")
+    assert found.json() == {"id": memo["id"], "text": "hello", "at": "2026-01-02T01:04:05Z"}
+    assert memo == found.json()  # the POST's answer shows what is stored
+    assert found.headers["etag"] == tag  # so that If-Match can use the POST's ETag
+    patched = client.patch(f"/memos/{memo['id']}", json={"text": "b"}, headers={"If-Match": tag})
+    assert patched.status_code == 204
+
+
+def test_if_match_guards_put_patch_and_delete(client: Client) -> None:
+    memo, old = create_memo(client)
+    path = f"/memos/{memo['id']}"
+    current = client.patch(path, json={"text": "b"}, headers={"If-Match": old}).headers["etag"]
+    for method, kwargs in (("PATCH", {"json": {"text": "c"}}), ("PUT", {"json": {"text": "c"}}),
+                           ("DELETE", {})):
+        response = client.request(method, path, headers={"If-Match": old}, **kwargs)
+        assert response.status_code == 412, method
+        assert response.json() == precondition_failed(memo["id"], old)
+    assert client.get(path).json() == {**memo, "text": "b"}
+
+    listed = client.put(path, json={"text": "d"}, headers={"If-Match": f'"x", {current}'})
+    assert listed.status_code == 204
+    assert client.patch(path, json={"text": "e"}, headers={"If-Match": "*"}).status_code == 204
+    latest = client.get(path).headers["etag"]
+    deleted = client.delete(path, headers={"If-Match": latest})
+    assert (deleted.status_code, deleted.content) == (204, b"")
+    assert client.get(path).json() == not_found("Memo", memo["id"])
+    assert client.delete(path, headers={"If-Match": "*"}).json() == not_found("Memo", memo["id"])
+
+
+def test_missing_items_are_404(client: Client) -> None:
+    for method, kwargs in (("GET", {}), ("PATCH", {"json": {"text": "x"}}),
+                           ("PUT", {"json": {"text": "x"}}), ("DELETE", {})):
+        response = client.request(method, "/memos/999999", **kwargs)
+        assert (response.status_code, response.json()) == (404, not_found("Memo", 999999)), method
+
+
+# -- read-only ------------------------------------------------------------------------------
+
+def test_readonly_crud_serves_only_find_find_by_id_and_count(app: App, client: Client) -> None:
+    tags = app.services["tag_repository"].create_all([{"name": "red"}, {"name": "blue"}])
+    assert client.get("/tags").json() == tags
+    assert client.get("/tags/count", params={"where": '{"name": "red"}'}).json() == {"count": 1}
+    found = client.get(f"/tags/{tags[0]['id']}")
+    assert (found.json(), bool(ETAG.fullmatch(found.headers["etag"]))) == (tags[0], True)
+    assert sorted(op.label for op in app.operations if "/tags" in op.path) == [
+        "GET /tags", "GET /tags/count", "GET /tags/{id}"]
+
+    for method, path in (("POST", "/tags"), ("PATCH", "/tags"), ("PATCH", f"/tags/{tags[0]['id']}"),
+                         ("PUT", f"/tags/{tags[0]['id']}"), ("DELETE", f"/tags/{tags[0]['id']}")):
+        response = client.request(method, path, json={"name": "x"})
+        assert response.status_code == 405, (method, path)
+        assert response.headers["allow"] == "GET, HEAD"
+        assert response.json() == not_allowed(method, path, "GET, HEAD")
+    assert client.get("/tags").json() == tags

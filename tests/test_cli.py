@@ -20,20 +20,105 @@ def _in_repo(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path}/app.db")
 
 
+MIGRATION = ["  + create table todo_list", "  + create table todo",
+             "  + create table todo_list_image"]
+
+
+def test_migrate_creates_the_tables_once(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["migrate", "--dry-run"]) == 0
+    assert capsys.readouterr().out.splitlines() == [
+        *MIGRATION, "charter: 3 changes to apply (dry run, nothing changed)"]
+    assert main(["migrate"]) == 0
+    assert capsys.readouterr().out.splitlines() == [*MIGRATION, "charter: 3 changes applied"]
+    assert main(["migrate"]) == 0
+    assert capsys.readouterr().out.splitlines() == ["charter: the database is up to date"]
+
+
 def test_check_reports_the_binding(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["migrate"]) == 0
+    capsys.readouterr()
     assert main(["check"]) == 0
-    out = capsys.readouterr().out
-    assert "charter: spec/openapi.yaml (OpenAPI 3.0.3) with handlers 'handlers'" in out
-    assert ("GET     /todos/{id}                    TodoController.findById          -> "
-            "handlers.todos.TodoController.findById") in out
-    assert out.rstrip().endswith("charter: 8 operations bound; the contract holds.")
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0] == "charter: spec/openapi.yaml (OpenAPI 3.0.3) with handlers 'handlers'"
+    assert len(lines) == 1 + 23 + 1
+    for line in (
+        "  GET     /todos                         TodoController.find              "
+        "-> (derived) Todo.find",
+        "  GET     /todos/{id}                    TodoController.findById          "
+        "-> (derived) Todo.findById",
+        "  DELETE  /todo-lists/{id}               TodoListController.deleteById    "
+        "-> (derived) TodoList.deleteById",
+        "  PATCH   /todo-lists/{id}/todos         TodoListTodoController.patch     "
+        "-> (derived) TodoList.todos.patch",
+        "  GET     /todos/{id}/todo-list          TodoTodoListController.getTodoList "
+        "-> (derived) Todo.todoList.getTodoList",
+        "  POST    /todo-lists/{id}/todo-list-image TodoListTodoListImageController.create "
+        "-> (derived) TodoList.image.create",
+    ):
+        assert line in lines
+    assert all(" -> (derived) " in line for line in lines[1:-1])
+    assert lines[-1] == "charter: 23 operations bound; the contract holds."
+
+
+def test_check_says_when_the_database_needs_migrating(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["check"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[-2:] == [
+        "charter: 23 operations bound; the contract holds.",
+        "charter: the database needs `charter migrate`: create table todo_list; "
+        "create table todo; create table todo_list_image",
+    ]
+
+
+def test_serve_refuses_to_start_before_charter_migrate(capsys: pytest.CaptureFixture[str],
+                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    import uvicorn
+
+    def run(*args: object, **kwargs: object) -> None:
+        raise AssertionError("uvicorn was started")
+
+    monkeypatch.setattr(uvicorn, "run", run)
+    assert main(["serve"]) == 1
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    assert captured.err.splitlines() == [
+        "charter: cannot start, 1 problem:",
+        "  - the database is not up to date with the spec's entities (create table todo_list; "
+        "create table todo; create table todo_list_image): run `charter migrate` first",
+    ]
+
+
+def test_serve_starts_once_migrated(capsys: pytest.CaptureFixture[str],
+                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    import uvicorn
+
+    started: list[dict[str, object]] = []
+    monkeypatch.setattr(uvicorn, "run", lambda *args, **kwargs: started.append(kwargs))
+    for name in ("CHARTER_SPEC", "CHARTER_HANDLERS", "CHARTER_ALLOW_UNBOUND"):
+        # `serve` sets them for uvicorn's workers: unset now, and again after the test.
+        monkeypatch.setenv(name, "")
+        monkeypatch.delenv(name)
+    assert main(["migrate"]) == 0
+    assert main(["serve", "--port", "8123"]) == 0
+    assert [(kw["factory"], kw["host"], kw["port"]) for kw in started] == [
+        (True, "127.0.0.1", 8123)]
+    assert capsys.readouterr().err == ""
 
 
 def test_spec_prints_the_merged_document(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["spec"]) == 0
     document = json.loads(capsys.readouterr().out)
     assert document["servers"] == [{"url": "http://127.0.0.1:8000"}]
-    assert "422" in document["paths"]["/todos"]["post"]["responses"]
+    operations = [(method, path) for path, item in document["paths"].items() for method in item]
+    assert len(operations) == 23
+    create = document["paths"]["/todos"]["post"]
+    assert create["x-charter-derived"] == {"entity": "Todo", "action": "create"}
+    assert {"200", "422", "409", "503"} <= set(create["responses"])
+    nested = document["paths"]["/todo-lists/{id}/todos"]["get"]
+    assert nested["x-charter-derived"] == {"entity": "TodoList", "action": "find",
+                                           "relation": "todos"}
+    assert {"NewTodo", "TodoPartial", "TodoWithRelations", "Todo.Filter",
+            "Todo.Where"} <= set(document["components"]["schemas"])
     assert main(["spec", "--yaml"]) == 0
     assert capsys.readouterr().out.startswith("openapi: 3.0.3\n")
 

@@ -167,15 +167,16 @@ def test_collection_operations() -> None:
         "headers": {"ETag": {"description": "The entity's version, for If-Match",
                              "schema": {"type": "string"}}},
         "content": {"application/json": {"schema": ref("TodoWithRelations")}}}}
+    # The examples are what the explorer sends unless edited: requests that work.
     assert paths["/todos"]["get"]["parameters"] == [{
         "name": "filter", "in": "query",
-        "content": {"application/json": {"schema": ref("Todo.Filter")}}}]
+        "content": {"application/json": {"schema": ref("Todo.Filter"), "example": {"limit": 10}}}}]
     assert paths["/todos"]["get"]["responses"] == {"200": {
         "description": "Array of Todo model instances",
         "content": {"application/json": {"schema": {"type": "array",
                                                     "items": ref("TodoWithRelations")}}}}}
     where = [{"name": "where", "in": "query",
-              "content": {"application/json": {"schema": ref("Todo.Where")}}}]
+              "content": {"application/json": {"schema": ref("Todo.Where"), "example": {}}}}]
     assert paths["/todos/count"]["get"]["parameters"] == where
     assert paths["/todos/count"]["get"]["responses"] == {"200": {
         "description": "Todo model count",
@@ -194,7 +195,7 @@ def test_item_operations_take_the_id_as_stored_and_guard_writes_with_if_match() 
     id_parameter = {"name": "id", "in": "path", "required": True, "schema": {"type": "number"}}
     assert item["get"]["parameters"] == [id_parameter, {
         "name": "filter", "in": "query",
-        "content": {"application/json": {"schema": ref("Todo.Filter1")}}}]
+        "content": {"application/json": {"schema": ref("Todo.Filter1"), "example": {}}}}]
     assert item["get"]["responses"]["200"]["content"]["application/json"]["schema"] == ref(
         "TodoWithRelations")
     assert item["get"]["responses"]["404"] == {"$ref": "#/components/responses/Todo.NotFound"}
@@ -224,7 +225,7 @@ def test_relation_operations() -> None:
     source_id = {"name": "id", "in": "path", "required": True, "schema": {"type": "number"}}
     assert todos["get"]["parameters"] == [source_id, {
         "name": "filter", "in": "query",
-        "content": {"application/json": {"schema": ref("Todo.Filter")}}}]
+        "content": {"application/json": {"schema": ref("Todo.Filter"), "example": {"limit": 10}}}}]
     assert todos["get"]["responses"]["200"]["description"] == "Array of TodoList has many Todo"
     assert todos["post"]["requestBody"]["content"]["application/json"]["schema"] == ref(
         "NewTodoInTodoList")

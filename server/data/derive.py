@@ -232,8 +232,11 @@ def _id_parameter(entity: Entity, version: str) -> dict[str, Any]:
 def _content_parameter(name: str, schema: str) -> dict[str, Any]:
     """LoopBack's `@param.filter(Todo)` and `@param.where(Todo)`: JSON in the query (the server
     also reads the deepObject form, `filter[where][id]=1`)."""
+    # The example is what the explorer's "Try it out" sends unless edited: a request that works.
+    example: dict[str, Any] = {"limit": 10} if name == "filter" and not schema.endswith(
+        "1") else {}
     return {"name": name, "in": "query",
-            "content": {"application/json": {"schema": ref(schema)}}}
+            "content": {"application/json": {"schema": ref(schema), "example": example}}}
 
 
 def _if_match(name: str) -> dict[str, Any]:

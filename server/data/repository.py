@@ -30,7 +30,13 @@ from server.data.entities import Entity
 from server.data.filters import Filters, Source
 from server.data.relations import Inclusion
 from server.data.tables import from_db, new_id, to_db
-from server.errors import EntityNotFound, InvalidParameterValue, InvalidValue, PreconditionFailed
+from server.errors import (
+    EntityNotFound,
+    InvalidParameterValue,
+    InvalidValue,
+    PreconditionFailed,
+    show,
+)
 
 Item = dict[str, Any]
 
@@ -282,7 +288,7 @@ class Repository:
     def _check_tag(self, row: Item, if_match: str | None, id_: Any) -> None:
         if if_match is None or _matches(if_match, self.etag(row)):
             return
-        raise PreconditionFailed(f"{self.entity.name} with id {orjson.dumps(id_).decode()} has "
+        raise PreconditionFailed(f"{self.entity.name} with id {show(row[self.entity.id])} has "
                                  f"changed: its ETag is not one of If-Match {if_match}")
 
     def _check_filter(self, filter_: Any, source: Source) -> Mapping[str, Any]:

@@ -78,6 +78,6 @@ def _close_app() -> Iterator[None]:
 
 
 @schema.parametrize()
-@settings(max_examples=50, deadline=None, suppress_health_check=list(HealthCheck))
+@settings(max_examples=20, deadline=None, suppress_health_check=list(HealthCheck))
 def test_api_keeps_its_contract(case: schemathesis.Case) -> None:
     case.call_and_validate()

@@ -47,14 +47,19 @@ def _unreachable(name: str) -> str | None:
     return None
 
 
-def database_url(name: str, folder: Path) -> str:
-    """The URL of a test database on `name`; skips the test when that server is not running."""
-    if name == "sqlite":
-        return f"sqlite:///{folder}/app.db"
+def server_url(name: str) -> str:
+    """The URL of the `name` server; skips the test when that server is not running."""
     reason = _unreachable(name)
     if reason:
         pytest.skip(reason)
     return SERVERS[name]
+
+
+def database_url(name: str, folder: Path) -> str:
+    """The URL of a test database on `name`; skips the test when that server is not running."""
+    if name == "sqlite":
+        return f"sqlite:///{folder}/app.db"
+    return server_url(name)
 
 
 @contextmanager

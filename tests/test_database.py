@@ -6,18 +6,13 @@ running. `CHARTER_TEST_POSTGRESQL_URL` and `CHARTER_TEST_MYSQL_URL` point them e
 
 from __future__ import annotations
 
-import contextlib
-import functools
 import logging
 import os
-import socket
 import sqlite3
-import threading
 import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Any
 
 import orjson
 import pytest
@@ -42,49 +37,10 @@ from sqlalchemy.exc import TimeoutError as PoolTimeout
 
 from server.data.database import Database, normalize_url, translate
 from server.errors import DatabaseUnavailable, HttpError, NotFound, render_error
+from tests.databases import DIALECTS, SERVERS, body, database_url, error_body
+from tests.proxy import Proxy, free_port
 
-SERVERS = {
-    "postgresql": os.environ.get("CHARTER_TEST_POSTGRESQL_URL",
-                                 "postgresql://postgres@127.0.0.1:5432/test"),
-    "mysql": os.environ.get("CHARTER_TEST_MYSQL_URL", "mysql://root@127.0.0.1:3306/test"),
-}
-DIALECTS = ["sqlite", *SERVERS]
 PREFIX = f"tdb{os.getpid()}_"  # several test runs may share a server
-
-
-@functools.cache
-def _unreachable(name: str) -> str | None:
-    database = Database(SERVERS[name])
-    try:
-        with database.read() as connection:
-            connection.execute(text("SELECT 1"))
-    except DatabaseUnavailable:
-        where = make_url(SERVERS[name]).render_as_string(hide_password=True)
-        return (f"{name} is not reachable at {where} "
-                f"(set CHARTER_TEST_{name.upper()}_URL to test it)")
-    finally:
-        database.close()
-    return None
-
-
-def database_url(name: str, folder: Path) -> str:
-    """The URL of a test database on `name`; skips the test when that server is not running."""
-    if name == "sqlite":
-        return f"sqlite:///{folder}/app.db"
-    reason = _unreachable(name)
-    if reason:
-        pytest.skip(reason)
-    return SERVERS[name]
-
-
-def body(error: HttpError) -> dict[str, Any]:
-    status, _, raw = render_error(error)
-    assert status == error.status
-    return orjson.loads(raw)  # type: ignore[no-any-return]
-
-
-def error_body(status: int, name: str, code: str, message: str) -> dict[str, Any]:
-    return {"error": {"statusCode": status, "name": name, "message": message, "code": code}}
 
 
 # -- URLs and set-up ------------------------------------------------------------------------
@@ -229,8 +185,9 @@ def fault(db: Database, statement: Callable[[Connection], object], action: str =
 def test_a_duplicate_id_is_409(db: Database, caplog: pytest.LogCaptureFixture) -> None:
     caplog.set_level(logging.INFO, logger="charter")
     error = fault(db, lambda c: c.execute(insert(parent).values(id=1, title="again")))
-    assert body(error) == error_body(409, "ConflictError", "UNIQUE_VIOLATION",
-                                     "A row with the same id already exists.")
+    assert body(error) == error_body(409, "ConflictError",
+                                     "A row with the same id already exists.",
+                                     code="UNIQUE_VIOLATION")
     [record] = [r for r in caplog.records if r.name == "charter"]
     assert record.levelno == logging.INFO
     assert record.getMessage().startswith("database fault on write, answered 409 "
@@ -239,8 +196,9 @@ def test_a_duplicate_id_is_409(db: Database, caplog: pytest.LogCaptureFixture) -
 
 def test_a_duplicate_unique_value_names_its_columns(db: Database) -> None:
     error = fault(db, lambda c: c.execute(insert(parent).values(id=2, title="first")))
-    assert body(error) == error_body(409, "ConflictError", "UNIQUE_VIOLATION",
-                                     "A row with the same title already exists.")
+    assert body(error) == error_body(409, "ConflictError",
+                                     "A row with the same title already exists.",
+                                     code="UNIQUE_VIOLATION")
     error = fault(db, lambda c: c.execute(insert(parent).values(id=2, title="x", a=1, b=2)))
     assert error.message == "A row with the same a and b already exists."
     with db.write() as connection:
@@ -252,24 +210,28 @@ def test_a_duplicate_unique_value_names_its_columns(db: Database) -> None:
 
 def test_a_missing_reference_is_422_and_a_referred_row_409(db: Database) -> None:
     error = fault(db, lambda c: c.execute(insert(child).values(id=2, parent_id=42)))
-    assert body(error) == error_body(409, "ConflictError", "INVALID_REFERENCE",
-                                     "A referenced row does not exist.")
+    assert body(error) == error_body(409, "ConflictError",
+                                     "A referenced row does not exist.",
+                                     code="INVALID_REFERENCE")
     error = fault(db, lambda c: c.execute(delete(parent).where(parent.c.id == 1)), "delete")
-    assert body(error) == error_body(409, "ConflictError", "FOREIGN_KEY_VIOLATION",
-                                     "The row is still referenced by other rows.")
+    assert body(error) == error_body(409, "ConflictError",
+                                     "The row is still referenced by other rows.",
+                                     code="FOREIGN_KEY_VIOLATION")
 
 
 def test_a_missing_required_value_is_422(db: Database) -> None:
     error = fault(db, lambda c: c.execute(insert(parent).values(id=2, title=None)))
-    assert body(error) == error_body(422, "UnprocessableEntityError", "INVALID_VALUE",
-                                     "Column title cannot be null.")
+    assert body(error) == error_body(422, "UnprocessableEntityError",
+                                     "Column title cannot be null.",
+                                     code="INVALID_VALUE")
     error = fault(db, lambda c: c.execute(insert(parent).values(id=2)))
     assert error.message == "Column title cannot be null."
 
 
 def test_a_value_the_database_refuses_is_422(db: Database) -> None:
-    invalid = error_body(422, "UnprocessableEntityError", "INVALID_VALUE",
-                         "A value is invalid or out of range for the database.")
+    invalid = error_body(422, "UnprocessableEntityError",
+                         "A value is invalid or out of range for the database.",
+                         code="INVALID_VALUE")
     error = fault(db, lambda c: c.execute(insert(parent).values(id=2, title="x", score=-1)))
     assert body(error) == invalid
     if db.dialect == "sqlite":
@@ -288,9 +250,10 @@ def test_a_value_the_database_refuses_is_422(db: Database) -> None:
 
 
 def test_a_missing_table_or_column_says_to_migrate(db: Database) -> None:
-    expected = error_body(503, "ServiceUnavailableError", "DATABASE_NOT_MIGRATED",
+    expected = error_body(503, "ServiceUnavailableError",
                           "The database is missing tables or columns the spec needs. "
-                          "Run `charter migrate`.")
+                          "Run `charter migrate`.",
+                          code="DATABASE_NOT_MIGRATED")
     error = fault(db, lambda c: c.execute(text(f"SELECT * FROM {PREFIX}nowhere")), "read")
     assert body(error) == expected
     assert "retry-after" not in render_error(error)[1]
@@ -326,8 +289,9 @@ def test_a_pool_with_no_free_connection_is_503() -> None:
 
 # -- an unreachable database --------------------------------------------------------------
 
-UNAVAILABLE = error_body(503, "ServiceUnavailableError", "DATABASE_UNAVAILABLE",
-                         "The database is unavailable. Try again later.")
+UNAVAILABLE = error_body(503, "ServiceUnavailableError",
+                         "The database is unavailable. Try again later.",
+                         code="DATABASE_UNAVAILABLE")
 
 
 def assert_unavailable(error: HttpError) -> None:
@@ -352,12 +316,6 @@ def test_a_locked_sqlite_database_is_503(tmp_path: Path) -> None:
         database.close()
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
 @pytest.mark.parametrize("name", SERVERS)
 def test_a_server_that_is_not_there_is_503_at_once(name: str, tmp_path: Path) -> None:
     url = make_url(database_url(name, tmp_path)).set(host="127.0.0.1", port=free_port())
@@ -370,81 +328,6 @@ def test_a_server_that_is_not_there_is_503_at_once(name: str, tmp_path: Path) ->
         assert_unavailable(caught.value)
     finally:
         database.close()
-
-
-class Proxy:
-    """A TCP proxy in front of a database server, to cut and bring back on the same port."""
-
-    def __init__(self, host: str, port: int) -> None:
-        self.target = (host, port)
-        self.port = 0
-        self._sockets: list[socket.socket] = []
-        self._threads: list[threading.Thread] = []
-        self._lock = threading.Lock()
-        self._running = threading.Event()
-
-    def start(self) -> None:
-        listener = socket.socket()
-        listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        listener.bind(("127.0.0.1", self.port))
-        listener.listen()
-        listener.settimeout(0.05)
-        self.port = listener.getsockname()[1]
-        self._sockets.append(listener)
-        self._running.set()
-        self._spawn(self._accept, listener)
-
-    def stop(self) -> None:
-        """Stop listening and cut every connection, as a server that went away."""
-        self._running.clear()
-        with self._lock:
-            sockets, self._sockets = self._sockets, []
-        for sock in sockets:
-            _cut(sock)
-        for thread in self._threads:
-            thread.join(5)
-        self._threads = []
-        for sock in sockets:
-            sock.close()
-
-    def _spawn(self, target: Callable[..., None], *args: Any) -> None:
-        thread = threading.Thread(target=target, args=args, daemon=True)
-        self._threads.append(thread)
-        thread.start()
-
-    def _accept(self, listener: socket.socket) -> None:
-        while self._running.is_set():
-            try:
-                client, _ = listener.accept()
-            except TimeoutError:
-                continue
-            except OSError:
-                return
-            client.settimeout(None)
-            try:
-                upstream = socket.create_connection(self.target, timeout=2)
-            except OSError:
-                client.close()
-                continue
-            upstream.settimeout(None)
-            with self._lock:
-                self._sockets += [client, upstream]
-            self._spawn(self._pump, client, upstream)
-            self._spawn(self._pump, upstream, client)
-
-    def _pump(self, source: socket.socket, sink: socket.socket) -> None:
-        try:
-            while data := source.recv(65536):
-                sink.sendall(data)
-        except OSError:
-            pass
-        _cut(source)
-        _cut(sink)
-
-
-def _cut(sock: socket.socket) -> None:
-    with contextlib.suppress(OSError):  # already cut
-        sock.shutdown(socket.SHUT_RDWR)
 
 
 @pytest.mark.parametrize("name", SERVERS)

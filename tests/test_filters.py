@@ -17,10 +17,12 @@ from hypothesis import strategies as st
 from sqlalchemy import Connection, Engine, Table, create_engine, event, func, select, text
 from sqlalchemy.pool import StaticPool
 
+from server.data.database import normalize_url
 from server.data.entities import Entity, read_entities
 from server.data.filters import Filters, Source
 from server.data.tables import build_tables, to_db
 from server.errors import InvalidParameterValue
+from tests.databases import DIALECTS, server_url
 
 TABLE = f"filters_gadget_{os.getpid()}"  # this module's own table, even beside a parallel run
 DOCUMENT: dict[str, Any] = {"components": {"schemas": {
@@ -79,14 +81,6 @@ ROWS = [dict(zip(COLUMNS, row, strict=True)) for row in [
 ALL = list(range(1, 11))
 NON_NULL_BIG = [1, 2, 3, 5, 6, 7, 8, 9]
 
-DATABASES = {
-    "sqlite": "sqlite://",
-    "postgresql": "postgresql+psycopg://postgres@127.0.0.1:5432/test",
-    "mariadb": "mysql+pymysql://root@127.0.0.1:3306/test?charset=utf8mb4",
-}
-_REACH = {"postgresql": "PostgreSQL not reachable at 127.0.0.1:5432",
-          "mariadb": "MariaDB not reachable at 127.0.0.1:3306"}
-
 
 def sqlite_engine() -> Engine:
     engine = create_engine("sqlite://", poolclass=StaticPool)
@@ -131,17 +125,12 @@ class Database:
         return [row["_row"] for row in rows]
 
 
-@pytest.fixture(scope="module", params=list(DATABASES))
+@pytest.fixture(scope="module", params=DIALECTS)
 def database(request: pytest.FixtureRequest) -> Iterator[Database]:
     name = request.param
     engine = sqlite_engine() if name == "sqlite" else create_engine(
-        DATABASES[name], connect_args={"connect_timeout": 5})
-    try:
-        connection = engine.connect()
-    except Exception as error:  # any driver's failure to connect
-        engine.dispose()
-        first_line = (str(error).strip().splitlines() or [type(error).__name__])[0]
-        pytest.skip(f"{_REACH[name]}: {first_line}")
+        normalize_url(server_url(name)), connect_args={"connect_timeout": 5})
+    connection = engine.connect()
     try:
         GADGETS.drop(connection, checkfirst=True)
         GADGETS.create(connection)

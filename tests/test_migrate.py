@@ -23,7 +23,8 @@ from server.data.database import Database
 from server.data.entities import read_entities
 from server.data.migrate import MigrationFailed, MigrationRefused, Step, migrate, plan
 from server.data.tables import build_tables
-from tests.test_database import DIALECTS, database_url, free_port
+from tests.databases import DIALECTS, database_url
+from tests.proxy import free_port
 
 P = f"tmg{os.getpid()}_"  # tables, and so index names, unique to this run
 NOTE, FOLDER = f"Tmg{os.getpid()}Note", f"Tmg{os.getpid()}Folder"

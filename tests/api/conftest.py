@@ -1,37 +1,27 @@
 """Fixtures for the end-to-end tests: the example app (`spec/`, `handlers/`) on a fresh database.
 
 The example runs on SQLite unless a test module overrides the `database` fixture with
-`params=DATABASES`, as `test_todo_lists.py` does, to run each of its tests on SQLite, PostgreSQL
-and MariaDB. A server that is not running skips its tests, saying where it was looked for;
-`CHARTER_TEST_POSTGRESQL_URL` and `CHARTER_TEST_MYSQL_URL` point them elsewhere.
+`params=DIALECTS` (from `tests.databases`), as `test_todo_lists.py` does, to run each of its tests
+on SQLite, PostgreSQL and MariaDB. A server that is not running skips its tests, saying where it
+was looked for; `CHARTER_TEST_POSTGRESQL_URL` and `CHARTER_TEST_MYSQL_URL` point them elsewhere.
 """
 
 from __future__ import annotations
 
-import functools
-import os
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from sqlalchemy import create_engine, text
-from sqlalchemy.engine import make_url
-from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.pool import NullPool
 
 from server.app import App
 from server.data.database import normalize_url
 from server.settings import Settings
+from tests import databases
 from tests.client import Client
 
 ROOT = Path(__file__).resolve().parents[2]
-
-SERVERS = {
-    "postgresql": os.environ.get("CHARTER_TEST_POSTGRESQL_URL",
-                                 "postgresql+psycopg://postgres@127.0.0.1:5432/test"),
-    "mariadb": os.environ.get("CHARTER_TEST_MYSQL_URL", "mysql+pymysql://root@127.0.0.1:3306/test"),
-}
-DATABASES = ["sqlite", *SERVERS]
 
 TABLES = ("todo_list_image", "todo", "todo_list")
 """The example's tables, those that refer to others first, so that each can be dropped."""
@@ -44,16 +34,9 @@ def database_url(name: str, folder: Path) -> str:
     Other test modules use other tables on the same servers; tests run one at a time, so
     dropping the example's tables first is all the isolation these tests need.
     """
-    if name == "sqlite":
-        return f"sqlite:///{folder}/app.db"
-    url = SERVERS[name]
-    problem = _unreachable(url)
-    if problem is not None:
-        where = make_url(url).render_as_string(hide_password=True)
-        pytest.skip(f"{name} is not reachable at {where} ({problem}; set "
-                    f"CHARTER_TEST_{'MYSQL' if name == 'mariadb' else 'POSTGRESQL'}_URL to test "
-                    f"it)")
-    drop_example_tables(url)
+    url = databases.database_url(name, folder)
+    if name != "sqlite":
+        drop_example_tables(url)
     return url
 
 
@@ -67,22 +50,6 @@ def drop_example_tables(url: str) -> None:
         engine.dispose()
 
 
-@functools.cache
-def _unreachable(url: str) -> str | None:
-    """Why the server at `url` cannot be used, or None; asked once per run."""
-    engine = create_engine(normalize_url(url), poolclass=NullPool,
-                           connect_args={"connect_timeout": 3})
-    try:
-        with engine.connect() as connection:
-            connection.execute(text("SELECT 1"))
-    except SQLAlchemyError as exc:
-        cause = getattr(exc, "orig", None) or exc
-        return f"{type(cause).__name__}: {(str(cause).strip().splitlines() or [''])[0]}"
-    finally:
-        engine.dispose()
-    return None
-
-
 def example_app(url: str) -> App:
     """The example application over `url`, its tables created at start-up; the environment is
     ignored, for repeatability."""
@@ -94,7 +61,7 @@ def example_app(url: str) -> App:
 
 @pytest.fixture
 def database() -> str:
-    """The database the example runs on; a module overrides this with `params=DATABASES`."""
+    """The database the example runs on; a module overrides this with `params=DIALECTS`."""
     return "sqlite"
 
 

@@ -8,10 +8,7 @@ on SQLite.
 
 from __future__ import annotations
 
-import contextlib
 import json
-import socket
-import threading
 from pathlib import Path
 from typing import Any
 
@@ -19,8 +16,10 @@ import pytest
 from sqlalchemy.engine import make_url
 
 from server.app import App
-from tests.api.conftest import DATABASES, SERVERS, database_url, example_app
+from tests.api.conftest import database_url, example_app
 from tests.client import Client
+from tests.databases import DIALECTS, SERVERS
+from tests.proxy import Proxy
 
 HOME = {"title": "home", "color": "red"}
 WORK = {"title": "work", "color": "blue"}
@@ -40,7 +39,7 @@ INVALID_BODY = ("The request body is invalid. See error object `details` propert
                 "info.")
 
 
-@pytest.fixture(params=DATABASES)
+@pytest.fixture(params=DIALECTS)
 def database(request: pytest.FixtureRequest) -> str:
     """Every test here runs on each database (overrides conftest's SQLite-only fixture)."""
     return str(request.param)
@@ -627,69 +626,10 @@ def test_the_published_spec_shows_what_is_derived(client: Client) -> None:
 # -- a database that goes away --------------------------------------------------------------
 
 
-class _Proxy:
-    """A TCP proxy in front of a database server: `stop` cuts every connection, as a server
-    that went away; `start` listens again on the same port."""
-
-    def __init__(self, host: str, port: int) -> None:
-        self.target = (host, port)
-        self.port = 0
-        self._open: list[socket.socket] = []
-        self._lock = threading.Lock()
-        self._running = threading.Event()
-        self._acceptor: threading.Thread | None = None
-
-    def start(self) -> None:
-        listener = socket.create_server(("127.0.0.1", self.port))
-        listener.settimeout(0.05)
-        self.port = listener.getsockname()[1]
-        self._open = [listener]
-        self._running.set()
-        self._acceptor = threading.Thread(target=self._accept, args=(listener,), daemon=True)
-        self._acceptor.start()
-
-    def stop(self) -> None:
-        self._running.clear()
-        if self._acceptor is not None:
-            self._acceptor.join(5)
-        with self._lock:
-            sockets, self._open = self._open, []
-        for sock in sockets:
-            with contextlib.suppress(OSError):
-                sock.shutdown(socket.SHUT_RDWR)
-            sock.close()
-
-    def _accept(self, listener: socket.socket) -> None:
-        while self._running.is_set():
-            try:
-                client, _ = listener.accept()
-            except TimeoutError:
-                continue
-            try:
-                upstream = socket.create_connection(self.target, timeout=2)
-            except OSError:
-                client.close()
-                continue
-            client.settimeout(None)
-            upstream.settimeout(None)
-            with self._lock:
-                self._open += [client, upstream]
-            for source, sink in ((client, upstream), (upstream, client)):
-                threading.Thread(target=_pump, args=(source, sink), daemon=True).start()
-
-
-def _pump(source: socket.socket, sink: socket.socket) -> None:
-    with contextlib.suppress(OSError):
-        while data := source.recv(65536):
-            sink.sendall(data)
-    with contextlib.suppress(OSError):
-        sink.shutdown(socket.SHUT_WR)
-
-
 @pytest.mark.parametrize("server", SERVERS)
 def test_a_database_that_goes_away_is_503_until_it_is_back(server: str, tmp_path: Path) -> None:
     url = make_url(database_url(server, tmp_path))
-    proxy = _Proxy(url.host or "127.0.0.1", url.port or (5432 if server == "postgresql" else 3306))
+    proxy = Proxy(url.host or "127.0.0.1", url.port or (5432 if server == "postgresql" else 3306))
     proxy.start()
     app: App | None = None
     try:

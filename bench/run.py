@@ -1,13 +1,18 @@
-"""The benchmark run: four servers of the same todo API, loaded by wrk, one table of requests/s.
+"""The benchmark run: the same todo API served by several apps, loaded by wrk, tables of requests/s.
 
-    .venv/bin/python bench/run.py              # the full run, about 9 minutes
-    .venv/bin/python bench/run.py --quick      # a smoke test, about 1 minute
+    .venv/bin/python bench/run.py              # everything, about 13 minutes
+    .venv/bin/python bench/run.py --quick      # a smoke test, about 2 minutes
+    .venv/bin/python bench/run.py --db         # only the database scenarios, about 4 minutes
+
+Three suites. `memory`: Charter, FastAPI, connexion and raw ASGI over one in-memory store.
+`sqlite` and `postgresql`: Charter's derived CRUD over `spec/` and a FastAPI + SQLAlchemy app,
+on one seeded database (`bench/databases.py`), reset before every wrk run.
 
 Every app is served by uvicorn (1 worker, uvloop, httptools, no access log) pinned to core 0;
-wrk is pinned to core 1. All servers start first and stay up; the repetitions interleave the
-apps so that a drift of the machine touches every app alike. Before any measurement each app
-must answer each scenario with the expected status; a wrk run whose responses have another
-status is reported as invalid. Results go to bench/results/ as JSON.
+wrk is pinned to core 1. A suite's servers start first and stay up while it runs; the
+repetitions interleave the apps so that a drift of the machine touches every app alike. Before
+any measurement each app must answer each scenario with the expected status; a wrk run whose
+responses have another status is reported as invalid. Results go to bench/results/ as JSON.
 """
 
 from __future__ import annotations
@@ -22,6 +27,7 @@ import shlex
 import shutil
 import signal
 import socket
+import sqlite3
 import statistics
 import subprocess
 import sys
@@ -32,11 +38,16 @@ from datetime import UTC, datetime
 from importlib import metadata
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import quote, unquote
 
 import httpx
 
 ROOT = Path(__file__).resolve().parents[1]
+if str(ROOT) not in sys.path:  # `python bench/run.py` puts bench/ on the path, not the root
+    sys.path.insert(0, str(ROOT))
+
+from bench.databases import SEEDED, BenchDatabase  # noqa: E402
+
 RESULTS = ROOT / "bench" / "results"
 PYTHON = sys.executable
 SERVER_CORE = "0"
@@ -59,11 +70,26 @@ class Scenario:
     path: str
     body: dict[str, Any] | None
     status: int
+    items: int | None = None
+    """How many items a list answer must hold."""
+    label: str | None = None
+    """What tables show instead of the decoded path, when that is too long."""
 
     @property
     def title(self) -> str:
-        shown = self.path.replace(quote('{"limit":10}'), '{"limit":10}')
-        return f"{self.method} {shown}" + {200: "", 422: " (422)"}.get(self.status, "")
+        shown = self.label or f"{self.method} {unquote(self.path)}"
+        return shown + {200: "", 422: " (422)"}.get(self.status, "")
+
+
+@dataclass(frozen=True)
+class Suite:
+    """Apps and scenarios measured together; `database` is the URL the servers get, if any."""
+
+    name: str
+    label: str
+    targets: list[Target]
+    scenarios: list[Scenario]
+    database: str | None = None
 
 
 TARGETS = [
@@ -74,7 +100,7 @@ TARGETS = [
 ]
 SCENARIOS = [
     Scenario("get_one", "GET", "/todos/1", None, 200),
-    Scenario("find", "GET", "/todos?filter=" + quote('{"limit":10}'), None, 200),
+    Scenario("find", "GET", "/todos?filter=" + quote('{"limit":10}'), None, 200, items=10),
     Scenario(
         "create",
         "POST",
@@ -85,22 +111,72 @@ SCENARIOS = [
     Scenario("create_invalid", "POST", "/todos", {"desc": "no title", "isComplete": "maybe"}, 422),
 ]
 
+DB_FILTER = '{"where":{"isComplete":false,"id":{"gt":10}},"order":["title DESC"],"limit":10}'
+DB_SCENARIOS = [
+    Scenario("get_one", "GET", "/todos/1", None, 200),
+    Scenario(
+        "find",
+        "GET",
+        "/todos?filter=" + quote(DB_FILTER),
+        None,
+        200,
+        items=10,
+        label="GET /todos?filter={where,order,limit}",
+    ),
+    Scenario(
+        "create",
+        "POST",
+        "/todos",
+        {"title": "Buy milk", "desc": "two litres", "isComplete": False},
+        200,
+    ),
+]
+DATABASES = {"sqlite": ("SQLite (file)", 8711), "postgresql": ("PostgreSQL", 8721)}
+POSTGRESQL_URL = os.environ.get("BENCH_POSTGRESQL_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/bench")
+
+
+def db_targets(port: int) -> list[Target]:
+    return [
+        Target("charter", "Charter", "bench.charter_db_app:app", port + 1),
+        Target("fastapi", "FastAPI", "bench.fastapi_db_app:app", port + 2),
+    ]
+
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--duration", type=int, default=10, help="seconds per wrk run (10)")
+    parser.add_argument("--duration", type=int, default=10, help="seconds per wrk run, memory suite (10)")
     parser.add_argument("--repetitions", type=int, default=3, help="runs per app and scenario (3)")
     parser.add_argument("--warmup", type=int, default=2, help="warm-up seconds per scenario (2)")
-    parser.add_argument("--connections", type=int, default=64, help="wrk connections (64)")
+    parser.add_argument("--connections", type=int, default=64, help="wrk connections, memory suite (64)")
     parser.add_argument(
         "--apps",
         default=",".join(t.name for t in TARGETS),
         help="comma-separated subset of: " + ", ".join(t.name for t in TARGETS),
     )
+    parser.add_argument(
+        "--suites",
+        default="memory,sqlite,postgresql",
+        help="comma-separated subset of: memory, sqlite, postgresql (all)",
+    )
+    parser.add_argument("--db", action="store_true", help="only the database suites: sqlite,postgresql")
+    parser.add_argument("--db-duration", type=int, default=5, help="seconds per wrk run, database suites (5)")
+    parser.add_argument(
+        "--db-connections",
+        type=int,
+        default=32,
+        help="wrk connections, database suites (32: fewer than the 40 threads of anyio's pool)",
+    )
+    parser.add_argument(
+        "--postgresql-url",
+        default=POSTGRESQL_URL,
+        help="the database of the postgresql suite, created if missing ($BENCH_POSTGRESQL_URL)",
+    )
     parser.add_argument("--quick", action="store_true", help="2 s runs, 1 repetition")
     args = parser.parse_args(argv)
     if args.quick:
-        args.duration, args.repetitions, args.warmup = 2, 1, 1
+        args.duration, args.db_duration, args.repetitions, args.warmup = 2, 2, 1, 1
+    if args.db:
+        args.suites = "sqlite,postgresql"
 
     missing = [tool for tool in ("wrk", "taskset") if shutil.which(tool) is None]
     if missing:
@@ -118,10 +194,10 @@ def main(argv: list[str] | None = None) -> int:
     # A SIGTERM unwinds like Ctrl-C, so that the servers are stopped in `finally`.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     wanted = args.apps.split(",")
-    targets = [t for t in TARGETS if t.name in wanted]
+    suites_wanted = args.suites.split(",")
     notes: list[str] = []
-    if any(t.name == "charter" for t in targets) and not (ROOT / "server" / "app.py").exists():
-        targets = [t for t in targets if t.name != "charter"]
+    if not (ROOT / "server" / "app.py").exists():
+        wanted = [name for name in wanted if name != "charter"]
         notes.append("Charter skipped: server/app.py does not exist yet")
     load = os.getloadavg()[0]
     if load > 0.5:
@@ -144,6 +220,8 @@ def main(argv: list[str] | None = None) -> int:
             "repetitions": args.repetitions,
             "warmup_s": args.warmup,
             "connections": args.connections,
+            "db_duration_s": args.db_duration,
+            "db_connections": args.db_connections,
             "wrk_threads": 1,
             "server_core": SERVER_CORE,
             "wrk_core": LOAD_CORE,
@@ -152,59 +230,155 @@ def main(argv: list[str] | None = None) -> int:
         "load_average_before": os.getloadavg(),
         "scenarios": {s.name: s.title for s in SCENARIOS},
         "apps": {},
+        "databases": {},
         "inprocess": None,
     }
-    servers: dict[str, subprocess.Popen[bytes]] = {}
     with tempfile.TemporaryDirectory(prefix="charter-bench-") as scratch:
-        scripts = _write_lua_scripts(Path(scratch))
-        try:
-            for target in targets:
-                servers[target.name] = _start(target, RESULTS / f"{target.name}.log")
-            failures = {t.name: _wait_until_ready(t, servers[t.name]) for t in targets}
-            failures = {t.name: failures[t.name] or _verify(t) for t in targets}
-            for name, problems in failures.items():
-                for problem in problems:
-                    print(f"{name}: {problem}", file=sys.stderr)
-            measured = [t for t in targets if not failures[t.name]]
-            pid = {name: process.pid for name, process in servers.items()}  # taskset execs
-            for target in targets:
-                report["apps"][target.name] = {
-                    "label": target.label,
-                    "runs": {},
-                    "verification": failures[target.name],
-                }
-            print(f"warming up ({args.warmup} s per app and scenario)...", flush=True)
-            for target in measured:
-                for scenario in SCENARIOS:
-                    _wrk(target, pid[target.name], scenario, scripts, args.warmup, args.connections)
-            for rep in range(1, args.repetitions + 1):
-                for target in measured:
-                    for scenario in SCENARIOS:
-                        run = _wrk(
-                            target,
-                            pid[target.name],
-                            scenario,
-                            scripts,
-                            args.duration,
-                            args.connections,
-                        )
-                        runs = report["apps"][target.name]["runs"].setdefault(scenario.name, [])
-                        runs.append(run)
-                        flag = "" if run["valid"] else f"  INVALID: {run['problem']}"
-                        print(
-                            f"[{rep}/{args.repetitions}] {target.label:10} "
-                            f"{scenario.title:32} {run['rps']:8.0f} req/s "
-                            f"{run['server_cpu_us_per_request'] or 0:8.1f} µs CPU/req{flag}",
-                            flush=True,
-                        )
-        finally:
-            for name, process in servers.items():
-                _stop(process, name)
+        if "memory" in suites_wanted:
+            suite = Suite("memory", "in memory", [t for t in TARGETS if t.name in wanted], SCENARIOS)
+            _run_suite(suite, report, Path(scratch), args.duration, args.connections, args)
+        for name, (label, port) in DATABASES.items():
+            if name in suites_wanted:
+                url = f"sqlite:///{scratch}/todo.db" if name == "sqlite" else args.postgresql_url
+                targets = [t for t in db_targets(port) if t.name in wanted]
+                suite = Suite(name, label, targets, DB_SCENARIOS, url)
+                report["databases"][name] = _run_database_suite(suite, Path(scratch), args)
     report["load_average_after"] = os.getloadavg()
     if "charter" in report["apps"]:
         report["inprocess"] = _inprocess()
 
-    for app in report["apps"].values():
+    sections = [report, *report["databases"].values()]
+    for section in sections:
+        _summarize(section)
+    print()
+    print(render_table(report) or "nothing was measured")
+    out = RESULTS / f"bench-{stamp}.json"
+    out.write_text(json.dumps(report, indent=2) + "\n")
+    (RESULTS / "latest.json").write_text(json.dumps(report, indent=2) + "\n")
+    print(f"\nwrote {out.relative_to(ROOT)}")
+    invalid = any(
+        app["verification"] or len(app["median_rps"]) < len(section["scenarios"])
+        for section in sections
+        for app in section["apps"].values()
+    )
+    return 1 if invalid else 0
+
+
+def _run_database_suite(suite: Suite, scratch: Path, args: argparse.Namespace) -> dict[str, Any]:
+    """Prepare the suite's database and measure its apps; its section of the report.
+
+    A database that cannot be reached leaves the suite out, with a note, not the run.
+    """
+    assert suite.database is not None
+    url = _shown_url(suite.database)
+    section: dict[str, Any] = {
+        "label": suite.label,
+        "database": url,
+        "seeded_todos": SEEDED,
+        "duration_s": args.db_duration,
+        "connections": args.db_connections,
+        "notes": [],
+        "scenarios": {s.name: s.title for s in suite.scenarios},
+        "requests": {s.name: f"{s.method} {unquote(s.path)}" for s in suite.scenarios},
+        "apps": {},
+    }
+    database = BenchDatabase(suite.database)
+    try:
+        problem = database.reachable()
+        if problem is not None:
+            note = f"{suite.label} suite skipped: {url} cannot be reached ({problem})"
+            print(note, file=sys.stderr)
+            section["notes"].append(note)
+            return section
+        print(f"{suite.label}: migrating and seeding {SEEDED} todos...", flush=True)
+        database.prepare()
+        section["server_version"] = database.server_version()
+        _run_suite(suite, section, scratch, args.db_duration, args.db_connections, args, database)
+    finally:
+        database.close()
+    return section
+
+
+def _run_suite(
+    suite: Suite,
+    section: dict[str, Any],
+    scratch: Path,
+    duration: int,
+    connections: int,
+    args: argparse.Namespace,
+    database: BenchDatabase | None = None,
+) -> None:
+    """Start the suite's servers, check their answers, warm up, measure; stop them whatever happens.
+
+    Runs are recorded in `section["apps"]`. With a database, it is reset before every wrk run,
+    so that each one sees the seeded rows and no more.
+    """
+    if not suite.targets:
+        return
+    scripts = _write_lua_scripts(scratch / suite.name, suite.scenarios)
+    reset = database.reset if database is not None else lambda: 0
+    env = {"DATABASE_URL": suite.database} if suite.database else None
+    servers: dict[str, subprocess.Popen[bytes]] = {}
+    try:
+        for target in suite.targets:
+            servers[target.name] = _start(target, RESULTS / f"{_log_name(suite, target)}.log", env)
+        failures = {
+            t.name: _wait_until_ready(t, servers[t.name], RESULTS / f"{_log_name(suite, t)}.log")
+            for t in suite.targets
+        }
+        failures = {t.name: failures[t.name] or _verify(t, suite.scenarios) for t in suite.targets}
+        for name, problems in failures.items():
+            for problem in problems:
+                print(f"{suite.name} {name}: {problem}", file=sys.stderr)
+        measured = [t for t in suite.targets if not failures[t.name]]
+        if database is not None:
+            reset()
+            for difference in _compare_answers(measured, suite.scenarios):
+                print(f"{suite.name}: {difference}", file=sys.stderr)
+                section.setdefault("notes", []).append(difference)
+        pid = {name: process.pid for name, process in servers.items()}  # taskset execs
+        for target in suite.targets:
+            section["apps"][target.name] = {
+                "label": target.label,
+                "runs": {},
+                "verification": failures[target.name],
+            }
+        print(f"{suite.label}: warming up ({args.warmup} s per app and scenario)...", flush=True)
+        for target in measured:
+            for scenario in suite.scenarios:
+                reset()
+                _wrk(target, pid[target.name], scenario, scripts, args.warmup, connections)
+        for rep in range(1, args.repetitions + 1):
+            for target in measured:
+                for scenario in suite.scenarios:
+                    reset()
+                    run = _wrk(target, pid[target.name], scenario, scripts, duration, connections)
+                    runs = section["apps"][target.name]["runs"].setdefault(scenario.name, [])
+                    runs.append(run)
+                    flag = "" if run["valid"] else f"  INVALID: {run['problem']}"
+                    print(
+                        f"[{rep}/{args.repetitions}] {suite.name:10} {target.label:10} "
+                        f"{scenario.title:38} {run['rps']:8.0f} req/s "
+                        f"{run['server_cpu_us_per_request'] or 0:8.1f} µs CPU/req{flag}",
+                        flush=True,
+                    )
+        reset()
+    finally:
+        for name, process in servers.items():
+            _stop(process, name)
+
+
+def _log_name(suite: Suite, target: Target) -> str:
+    return target.name if suite.name == "memory" else f"{suite.name}-{target.name}"
+
+
+def _shown_url(url: str) -> str:
+    return re.sub(r"//[^/@]*:[^/@]*@", "//***@", url)  # no password in the report
+
+
+def _summarize(section: dict[str, Any]) -> None:
+    """Medians of the valid runs, and requests per CPU-second, for each app of a section."""
+    for app in section["apps"].values():
         valid = {name: runs for name, runs in app["runs"].items() if all(r["valid"] for r in runs)}
         app["median_rps"] = {name: statistics.median(r["rps"] for r in runs) for name, runs in valid.items()}
         app["median_cpu_us_per_request"] = {
@@ -214,24 +388,30 @@ def main(argv: list[str] | None = None) -> int:
         app["requests_per_cpu_second"] = {
             name: 1e6 / us for name, us in app["median_cpu_us_per_request"].items() if us
         }
-    print()
-    print(render_table(report))
-    out = RESULTS / f"bench-{stamp}.json"
-    out.write_text(json.dumps(report, indent=2) + "\n")
-    (RESULTS / "latest.json").write_text(json.dumps(report, indent=2) + "\n")
-    print(f"\nwrote {out.relative_to(ROOT)}")
-    invalid = any(
-        app["verification"] or len(app["median_rps"]) < len(SCENARIOS) for app in report["apps"].values()
-    )
-    return 1 if invalid else 0
 
 
 def render_table(report: dict[str, Any]) -> str:
-    """The two result tables, then Charter's in-process figures, as Markdown."""
-    lines = ["Requests/s (median of the repetitions):", ""]
-    lines += _table(report, "median_rps")
-    lines += ["", "Requests per second of server CPU time (1e6 / median server CPU µs per request):"]
-    lines += ["", *_table(report, "requests_per_cpu_second")]
+    """The result tables of each suite, the database ratios, then Charter's in-process figures."""
+    lines: list[str] = []
+    if report["apps"]:
+        lines += ["Requests/s (median of the repetitions):", ""]
+        lines += _table(report, "median_rps")
+        lines += ["", "Requests per second of server CPU time (1e6 / median server CPU µs per request):"]
+        lines += ["", *_table(report, "requests_per_cpu_second")]
+    for section in report.get("databases", {}).values():
+        if not section["apps"]:
+            continue
+        lines += [
+            "",
+            f"{section['label']}, requests/s (median of the repetitions):",
+            "",
+            *_table(section, "median_rps"),
+            "",
+            f"{section['label']}, requests per second of server CPU time:",
+            "",
+            *_table(section, "requests_per_cpu_second"),
+        ]
+    lines += _db_ratios(report)
     if report.get("inprocess"):
         lines += [
             "",
@@ -242,7 +422,30 @@ def render_table(report: dict[str, Any]) -> str:
         ]
         pieces = report["inprocess"].get("charter", {})
         lines += [f"| {label} | {_us(value)} |" for label, value in pieces.items()]
-    return "\n".join(lines)
+    return "\n".join(lines).strip("\n")
+
+
+def _db_ratios(report: dict[str, Any]) -> list[str]:
+    """Charter/FastAPI in requests per CPU-second: one row per scenario, one column per database."""
+    sections = [s for s in report.get("databases", {}).values() if {"charter", "fastapi"} <= s["apps"].keys()]
+    if not sections:
+        return []
+    lines = [
+        "",
+        "Database scenarios, Charter/FastAPI in requests per server CPU-second (above 1: Charter is ahead):",
+        "",
+        "| scenario | " + " | ".join(s["label"] for s in sections) + " |",
+        "|" + "---|" * (len(sections) + 1),
+    ]
+    for scenario, title in sections[0]["scenarios"].items():
+        row = [title]
+        for section in sections:
+            apps = section["apps"]
+            mine = apps["charter"].get("requests_per_cpu_second", {}).get(scenario)
+            theirs = apps["fastapi"].get("requests_per_cpu_second", {}).get(scenario)
+            row.append(f"{mine / theirs:.2f}" if mine and theirs else "-")
+        lines.append("| " + " | ".join(row) + " |")
+    return lines
 
 
 def _table(report: dict[str, Any], key: str) -> list[str]:
@@ -270,10 +473,11 @@ def _us(value: Any) -> str:
     return f"{value:.2f}" if isinstance(value, float) else str(value)
 
 
-def _write_lua_scripts(folder: Path) -> dict[str, Path]:
+def _write_lua_scripts(folder: Path, scenarios: list[Scenario]) -> dict[str, Path]:
     """One wrk script per scenario with a body; the body sits in a Lua long string."""
+    folder.mkdir(parents=True, exist_ok=True)
     scripts = {}
-    for scenario in SCENARIOS:
+    for scenario in scenarios:
         if scenario.body is None:
             continue
         body = json.dumps(scenario.body, separators=(",", ":"))
@@ -287,7 +491,7 @@ def _write_lua_scripts(folder: Path) -> dict[str, Path]:
     return scripts
 
 
-def _start(target: Target, log: Path) -> subprocess.Popen[bytes]:
+def _start(target: Target, log: Path, env: dict[str, str] | None = None) -> subprocess.Popen[bytes]:
     if _port_in_use(target.port):
         raise SystemExit(f"port {target.port} on {HOST} is taken; stop what uses it first")
     command = [
@@ -320,6 +524,7 @@ def _start(target: Target, log: Path) -> subprocess.Popen[bytes]:
             stderr=subprocess.STDOUT,
             stdin=subprocess.DEVNULL,
             start_new_session=True,
+            env={**os.environ, **env} if env else None,
         )
 
 
@@ -328,12 +533,14 @@ def _port_in_use(port: int) -> bool:
         return sock.connect_ex((HOST, port)) == 0
 
 
-def _wait_until_ready(target: Target, process: subprocess.Popen[bytes], timeout: float = 60) -> list[str]:
+def _wait_until_ready(
+    target: Target, process: subprocess.Popen[bytes], log_path: Path, timeout: float = 60
+) -> list[str]:
     """Nothing once the server listens; else why not (the app is then left out, not the run)."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if process.poll() is not None:
-            log = (RESULTS / f"{target.name}.log").read_text(errors="replace")
+            log = log_path.read_text(errors="replace")
             return [f"exited with {process.returncode} at start-up:\n{log[-3000:]}"]
         if _port_in_use(target.port):
             return []
@@ -341,11 +548,11 @@ def _wait_until_ready(target: Target, process: subprocess.Popen[bytes], timeout:
     return [f"did not listen on port {target.port} within {timeout} s"]
 
 
-def _verify(target: Target) -> list[str]:
+def _verify(target: Target, scenarios: list[Scenario]) -> list[str]:
     """Each scenario answered with its expected status (a created todo must have a numeric id)."""
     problems = []
     with httpx.Client(base_url=f"http://{HOST}:{target.port}", timeout=10) as client:
-        for scenario in SCENARIOS:
+        for scenario in scenarios:
             response = client.request(scenario.method, scenario.path, json=scenario.body)
             if response.status_code != scenario.status:
                 problems.append(
@@ -355,9 +562,29 @@ def _verify(target: Target) -> list[str]:
                 continue
             if scenario.name == "create" and not isinstance(response.json().get("id"), int | float):
                 problems.append(f"{scenario.title}: no numeric id in {response.text[:300]}")
-            if scenario.name == "find" and len(response.json()) != 10:
-                problems.append(f"{scenario.title}: expected 10 todos, got {response.text[:300]}")
+            if scenario.items is not None and len(response.json()) != scenario.items:
+                problems.append(
+                    f"{scenario.title}: expected {scenario.items} todos, got {response.text[:300]}"
+                )
     return problems
+
+
+def _compare_answers(targets: list[Target], scenarios: list[Scenario]) -> list[str]:
+    """Where the apps' JSON answers to the GET scenarios differ (property order aside)."""
+    answers: dict[str, dict[str, Any]] = {}
+    for target in targets:
+        with httpx.Client(base_url=f"http://{HOST}:{target.port}", timeout=10) as client:
+            answers[target.label] = {
+                s.title: client.get(s.path).json() for s in scenarios if s.method == "GET"
+            }
+    differences = []
+    if len(answers) > 1:
+        first, *others = answers
+        for other in others:
+            for title, answer in answers[other].items():
+                if answer != answers[first][title]:
+                    differences.append(f"{title}: {first} and {other} answer different JSON")
+    return differences
 
 
 def _wrk(
@@ -502,11 +729,14 @@ def _machine() -> dict[str, Any]:
         "httptools",
         "orjson",
         "jsonschema-rs",
+        "SQLAlchemy",
+        "psycopg",
     ):
         with contextlib.suppress(metadata.PackageNotFoundError):
             versions[package] = metadata.version(package)
     wrk = subprocess.run(["wrk", "--version"], capture_output=True, text=True, check=False)
     return {
+        "sqlite": sqlite3.sqlite_version,
         "nproc": os.cpu_count(),
         "cpu": cpu,
         "python": platform.python_version(),

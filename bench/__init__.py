@@ -1,1 +1,1 @@
-"""Benchmarks: the same todo API served by Charter, FastAPI, connexion and raw ASGI."""
+"""Benchmarks: the todo API served by Charter, FastAPI, connexion and raw ASGI, in memory and on databases."""

@@ -60,6 +60,8 @@ KeyColumns = Callable[[str | None, str], tuple[str, ...] | None]
 """`(table or None, index name) -> its columns`, for drivers that name only the index."""
 
 CONNECT_TIMEOUT = 3
+POOL_SIZE = 10
+"""Connections per process to PostgreSQL or MariaDB: with N workers, N × 10 in all."""
 """Seconds to wait for a server to accept a connection before answering 503."""
 BUSY_TIMEOUT_MS = 5000
 """How long SQLite waits for another connection's write lock before answering 503."""
@@ -115,8 +117,12 @@ class Database:
         else:
             connect_args = ({} if "connect_timeout" in self.url.query
                             else {"connect_timeout": CONNECT_TIMEOUT})
+            # A pool that never overflows: overflow connections are closed when returned and
+            # opened again at the next checkout, and under load that churn cost a third of
+            # the CPU of `GET /todos/1` on PostgreSQL (bench/README.md). Calls beyond the pool
+            # wait for a connection, up to pool_timeout (then 503).
             self.engine = create_engine(
-                self.url, echo=echo, pool_pre_ping=True, pool_size=5, max_overflow=10,
+                self.url, echo=echo, pool_pre_ping=True, pool_size=POOL_SIZE, max_overflow=0,
                 pool_timeout=10, pool_recycle=1800, connect_args=connect_args)
             if self.dialect == "mysql":
                 _set_up_mysql(self.engine)

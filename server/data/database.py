@@ -60,9 +60,9 @@ KeyColumns = Callable[[str | None, str], tuple[str, ...] | None]
 """`(table or None, index name) -> its columns`, for drivers that name only the index."""
 
 CONNECT_TIMEOUT = 3
-POOL_SIZE = 10
-"""Connections per process to PostgreSQL or MariaDB: with N workers, N × 10 in all."""
 """Seconds to wait for a server to accept a connection before answering 503."""
+POOL_SIZE = 10
+"""Connections per process to PostgreSQL or MariaDB: with N workers, N times 10 in all."""
 BUSY_TIMEOUT_MS = 5000
 """How long SQLite waits for another connection's write lock before answering 503."""
 RETRY_AFTER = 1

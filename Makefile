@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test check lint typecheck bench clean
+.PHONY: run test test-all check lint typecheck bench clean
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || \
@@ -30,6 +30,25 @@ test: $(STAMP)
 	$(BIN)/ruff check server handlers tests bench
 	$(BIN)/mypy
 	$(BIN)/python -m pytest
+
+# The contract from outside, and slowly: schemathesis's CLI with every check and phase (examples,
+# coverage, fuzzing, stateful) against `charter serve` on a free port and a fresh SQLite database.
+# schemathesis.toml says what the checks expect, and loads the hooks. CONTRACT_SECONDS is the
+# run's budget, which the phases share (coverage alone would take longer); `timeout` backs it.
+CONTRACT_SECONDS ?= 300
+CONTRACT_EXAMPLES ?= 25
+test-all: $(STAMP)
+	@dir=$$(mktemp -d) && \
+	port=$$($(BIN)/python -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])') && \
+	export DATABASE_URL="sqlite:///$$dir/app.db" CHARTER_RESPONSE_VALIDATION=error && \
+	$(BIN)/charter migrate > "$$dir/migrate.log" && \
+	{ $(BIN)/charter serve --port "$$port" > "$$dir/server.log" 2>&1 & server=$$!; } && \
+	trap 'kill $$server 2>/dev/null; wait $$server 2>/dev/null; rm -rf "$$dir"' EXIT && \
+	timeout $$(($(CONTRACT_SECONDS) + 300)) $(BIN)/st run "http://127.0.0.1:$$port/openapi.json" \
+		--checks all --max-time $(CONTRACT_SECONDS) --max-examples $(CONTRACT_EXAMPLES) \
+		--workers 2 --wait-for-schema 30 --no-color; \
+	status=$$?; [ $$status -eq 0 ] || { echo "--- server log"; tail -n 30 "$$dir/server.log"; }; \
+	exit $$status
 
 bench: $(STAMP)
 	$(BIN)/python bench/run.py

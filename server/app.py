@@ -9,16 +9,18 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from server.binding import Handlers
-from server.cors import CORSMiddleware
+from server.cors import CORSMiddleware, cors_problems
 from server.data.controllers import derived_binding
 from server.data.model import DataModel, read_model
 from server.explorer import Explorer
+from server.forwarded import TrustedProxies, base_url
 from server.operations import Operation, compile_operations
 from server.pipeline import Pipeline
-from server.publish import Publisher, base_url
+from server.publish import Publisher
 from server.requests import parse_headers
 from server.responses import Response
 from server.routing import Router
+from server.security import unenforced_security
 from server.settings import Settings
 from server.spec import Spec, SpecError, load_spec
 from server.types import ASGIApp, Receive, Scope, Send
@@ -28,7 +30,7 @@ logger = logging.getLogger("charter")
 
 
 class ContractError(SpecError):
-    """The spec and the handlers do not fit together; `problems` lists every fault."""
+    """The spec, the handlers and the settings do not fit together; `problems` lists every fault."""
 
 
 class App:
@@ -40,6 +42,7 @@ class App:
 
     def __init__(self, settings: Settings | None = None, **overrides: Any) -> None:
         self.settings = settings = settings or Settings.from_env(**overrides)
+        self.proxies = _settings_checked(settings)
         self.spec: Spec
         self.spec, self.model, problems = read_model(load_spec(settings.spec))
         if problems:
@@ -62,9 +65,13 @@ class App:
         operations, more, unbound = compile_operations(
             self.spec, self.validators, handlers, self.services, settings, derived)
         problems += more
+        security_problems, warning = unenforced_security(self.spec, settings)
+        problems += security_problems
         if problems:
             self.close()
             raise ContractError(problems)
+        if warning:
+            logger.warning("%s", warning)
         self.operations: list[Operation] = operations
         self.unbound = unbound
         self.router: Router[Operation] = Router(
@@ -109,9 +116,9 @@ class App:
         render = self._served.get(path)
         if render is None:
             return self.explorer.find(path)
-        url = base_url(scope, parse_headers(scope.get("headers", ())))
+        url = base_url(scope, parse_headers(scope.get("headers", ())), self.proxies)
         media_type = "application/json" if path.endswith(".json") else "application/yaml"
-        return Response(render(url), media_type=media_type)
+        return Response(render(url), media_type=media_type, headers={"vary": self.proxies.vary})
 
     async def _lifespan(self, receive: Receive, send: Send) -> None:
         while True:
@@ -136,6 +143,18 @@ class App:
                     close()
                 except Exception:
                     logger.exception("closing service %r failed", name)
+
+
+def _settings_checked(settings: Settings) -> TrustedProxies:
+    """The trusted proxies; `ContractError` for settings that would fail open, before any work."""
+    problems = cors_problems(settings)
+    try:
+        proxies = TrustedProxies(settings.forwarded_allow_ips)
+    except ValueError as exc:
+        problems.append(str(exc))
+    if problems:
+        raise ContractError(problems)
+    return proxies
 
 
 def _import_handlers(package: str) -> tuple[Handlers | None, list[str]]:

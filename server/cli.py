@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 import argparse
+import asyncio
+import functools
 import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import cast
 
 from sqlalchemy.exc import ArgumentError
 
 from server.app import App
+from server.connections import HeadLimitedProtocol, HeadLimits
 from server.data.database import Database
 from server.data.entities import read_entities
 from server.data.migrate import MigrationError, migrate, plan
@@ -98,9 +102,20 @@ def _serve(settings: Settings, args: argparse.Namespace) -> int:
     for key, value in {"CHARTER_SPEC": str(settings.spec), "CHARTER_HANDLERS": settings.handlers,
                        "CHARTER_ALLOW_UNBOUND": "1" if settings.allow_unbound else "0"}.items():
         os.environ[key] = value
+    # The HTTP protocol bounds each request head (size and time); uvicorn bounds connections
+    # (503 beyond) and the drain on SIGTERM, after it stops listening, and does not name itself.
+    # X-Forwarded-* are the app's to judge (server/forwarded.py): uvicorn's own proxy handling
+    # would replace the peer's address with X-Forwarded-For's, and the app could then no longer
+    # tell that the request came through a trusted proxy.
+    protocol = functools.partial(HeadLimitedProtocol, limits=HeadLimits.from_settings(settings))
     uvicorn.run("server.app:create_app", factory=True, host=settings.host, port=settings.port,
                 workers=settings.workers if settings.workers > 1 else None,
-                reload=settings.reload, log_level="info", access_log=False)
+                reload=settings.reload, log_level="info", access_log=False,
+                http=cast("type[asyncio.Protocol]", protocol),
+                limit_concurrency=settings.max_connections,
+                timeout_graceful_shutdown=settings.graceful_timeout,
+                proxy_headers=False,
+                server_header=False)
     return 0
 
 

@@ -23,15 +23,17 @@ _OWNED = frozenset(
 class CORSMiddleware:
     """Answers CORS preflights and adds CORS headers to cross-origin responses.
 
-    The defaults are LoopBack 4's: any origin, methods `GET,HEAD,PUT,PATCH,POST,DELETE`,
-    credentials allowed, preflights cached for a day and answered here with 204, never passed on.
+    LoopBack 4's defaults, except where they fail open: methods `GET,HEAD,PUT,PATCH,POST,DELETE`,
+    preflights cached for a day and answered here with 204, never passed on.
     `settings.cors_origin` is `*` or a comma-separated list of allowed origins.
 
-    Browsers refuse `Access-Control-Allow-Origin: *` on a request sent with credentials, so
-    with `*` and credentials on (the default) the request's own Origin is echoed back, with
-    `Vary: Origin` so that caches keep one copy per origin. This lets *any* site make
-    credentialed requests and read the answers: set `cors_origin` to a list, or turn
-    `cors_credentials` off, before relying on cookies for authentication.
+    `*` is answered as a literal `Access-Control-Allow-Origin: *`: any page may read responses
+    sent without credentials, as any script outside a browser can. Credentials
+    (`cors_credentials`) need a list of origins, which are echoed back with `Vary: Origin`; `*`
+    with credentials is refused at start-up (see `cors_problems`), since echoing any Origin with
+    credentials, LoopBack's default, lets every site act as its visitors. The `null` origin, sent
+    by sandboxed iframes, `file://` pages and some redirects (so any site can send it), is never
+    echoed: listing it is refused at start-up too.
 
     A request without an Origin header costs one scan of its headers and is otherwise untouched.
 
@@ -48,19 +50,19 @@ class CORSMiddleware:
         "_enabled",
         "_preflight",
         "_preflight_vary",
-        "_reflect",
         "app",
     )
 
     def __init__(self, app: ASGIApp, settings: Settings) -> None:
+        problems = cors_problems(settings)
+        if problems:
+            raise ValueError("; ".join(problems))
         self.app = app
         self._enabled = settings.cors_enabled
-        origins = {o.strip().lower() for o in settings.cors_origin.split(",") if o.strip()}
-        any_origin = "*" in origins
-        # None allows every origin; an empty set (cors_origin="") allows none.
-        self._allowed = None if any_origin else frozenset(o.encode("latin-1") for o in origins)
-        # Echo the request's Origin unless a literal `*` is both allowed and accepted by browsers.
-        self._reflect = not any_origin or settings.cors_credentials
+        origins = _origins(settings)
+        # None: a literal `*` for everyone; otherwise the listed origins are echoed (an empty set,
+        # from cors_origin="", allows none).
+        self._allowed = None if "*" in origins else frozenset(o.encode("latin-1") for o in origins)
         credentials: Headers = (
             [(b"access-control-allow-credentials", b"true")] if settings.cors_credentials else []
         )
@@ -71,23 +73,21 @@ class CORSMiddleware:
             (b"access-control-max-age", str(settings.cors_max_age).encode()),
         ]
         self._preflight_vary = (
-            b"Origin, Access-Control-Request-Headers"
-            if self._reflect
-            else b"Access-Control-Request-Headers"
+            b"Access-Control-Request-Headers"
+            if self._allowed is None
+            else b"Origin, Access-Control-Request-Headers"
         )
 
     def allow_origin(self, origin: bytes) -> bytes | None:
         """The Access-Control-Allow-Origin value for a request from `origin`, None if refused.
 
         >>> async def app(scope, receive, send): ...
-        >>> CORSMiddleware(app, Settings(cors_credentials=False)).allow_origin(b"https://a.example")
+        >>> CORSMiddleware(app, Settings()).allow_origin(b"https://a.example")
         b'*'
         """
-        if not self._reflect:
+        if self._allowed is None:
             return b"*"
-        if self._allowed is None or origin in self._allowed:
-            return origin
-        return None
+        return origin if origin in self._allowed else None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or not self._enabled:
@@ -125,7 +125,7 @@ class CORSMiddleware:
         added: Headers = []
         if allow is not None:
             added = [(b"access-control-allow-origin", allow), *self._actual]
-        reflect = self._reflect
+        reflect = self._allowed is not None
 
         async def send_with_cors(message: Message) -> None:
             if message["type"] == "http.response.start":
@@ -133,6 +133,33 @@ class CORSMiddleware:
             await send(message)
 
         return send_with_cors
+
+
+def cors_problems(settings: Settings) -> list[str]:
+    """What in the CORS settings would let other sites act as a visitor; [] when nothing.
+
+    >>> cors_problems(Settings(cors_origin="*", cors_credentials=True))  # doctest: +ELLIPSIS
+    ["CHARTER_CORS_CREDENTIALS is on with CHARTER_CORS_ORIGIN '*': ..."]
+    """
+    if not settings.cors_enabled:
+        return []
+    origins = _origins(settings)
+    problems = []
+    if "*" in origins and settings.cors_credentials:
+        problems.append(
+            "CHARTER_CORS_CREDENTIALS is on with CHARTER_CORS_ORIGIN '*': every site could make "
+            "credentialed requests as its visitors. List the origins that may send credentials "
+            "(CHARTER_CORS_ORIGIN=https://app.example,https://admin.example), or turn "
+            "CHARTER_CORS_CREDENTIALS off.")
+    if "null" in origins:
+        problems.append(
+            "CHARTER_CORS_ORIGIN lists 'null', which Charter never allows: sandboxed iframes, "
+            "file:// pages and redirects send it, so any site can claim it.")
+    return problems
+
+
+def _origins(settings: Settings) -> set[str]:
+    return {o.strip().lower() for o in settings.cors_origin.split(",") if o.strip()}
 
 
 def _preflight_request(headers: Headers) -> tuple[bool, bytes | None]:

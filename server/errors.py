@@ -9,6 +9,7 @@
     │   ├── EndpointNotFound
     │   └── EntityNotFound                 ENTITY_NOT_FOUND
     ├── MethodNotAllowed               405 MethodNotAllowedError
+    ├── RequestTimeout                 408 RequestTimeoutError    REQUEST_TIMEOUT
     ├── Conflict                       409 ConflictError
     │   ├── UniqueViolation                UNIQUE_VIOLATION
     │   ├── ForeignKeyViolation            FOREIGN_KEY_VIOLATION
@@ -19,6 +20,7 @@
     ├── UnprocessableEntity            422 UnprocessableEntityError
     │   ├── ValidationFailed               VALIDATION_FAILED
     │   └── InvalidValue                   INVALID_VALUE
+    ├── HeadersTooLarge                431 RequestHeaderFieldsTooLargeError REQUEST_HEADERS_TOO_LARGE
     ├── InternalServerError            500 InternalServerError
     │   └── ResponseValidationFailed       RESPONSE_VALIDATION_FAILED
     ├── NotImplementedYet              501 NotImplementedError    NOT_IMPLEMENTED
@@ -134,6 +136,18 @@ class MethodNotAllowed(HttpError):
         )
 
 
+class RequestTimeout(HttpError):
+    """The body did not arrive in time. The connection is closed: the rest of it is not awaited."""
+
+    status = 408
+    name = "RequestTimeoutError"
+    code = "REQUEST_TIMEOUT"
+
+    def __init__(self, seconds: int) -> None:
+        super().__init__(f"The request body did not arrive within {seconds} seconds "
+                         f"(CHARTER_BODY_TIMEOUT).", headers={"connection": "close"})
+
+
 class Conflict(HttpError):
     status = 409
     name = "ConflictError"
@@ -201,6 +215,15 @@ class InvalidValue(UnprocessableEntity):
     """A value the spec allows but the database cannot store (out of its range, say)."""
 
     code = "INVALID_VALUE"
+
+
+class HeadersTooLarge(HttpError):
+    """Too many header lines, or too many bytes of them; the message names the setting."""
+
+    status = 431
+    name = "RequestHeaderFieldsTooLargeError"
+    code = "REQUEST_HEADERS_TOO_LARGE"
+    default_message = "Request Header Fields Too Large"
 
 
 class InternalServerError(HttpError):

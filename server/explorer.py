@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import base64
 import functools
+import hashlib
 import json
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import swagger_ui_bundle  # type: ignore[import-untyped]  # ships no py.typed
 
@@ -49,7 +52,13 @@ _INDEX = """\
   <div id="swagger-ui"></div>
   <script src="./swagger-ui-bundle.js?v={version}" charset="utf-8"></script>
   <script src="./swagger-ui-standalone-preset.js?v={version}" charset="utf-8"></script>
-  <script>
+  <script>{script}</script>
+</body>
+</html>
+"""
+
+# The one inline script; the page's Content-Security-Policy allows it by its hash.
+_SCRIPT = """
     window.onload = function () {{
       // Resolved against this page, so the explorer keeps working behind a mount path.
       var here = window.location.href;
@@ -65,10 +74,7 @@ _INDEX = """\
         layout: "StandaloneLayout"
       }});
     }};
-  </script>
-</body>
-</html>
-"""
+  """
 
 
 class Explorer:
@@ -94,10 +100,13 @@ class Explorer:
             raise ValueError(f"explorer prefix must start with '/', got {prefix!r}")
         self.prefix = prefix.rstrip("/")
         self.spec_url = spec_url
-        index = _render_index(_relative_url(self.prefix, spec_url))
+        script = _render_script(_relative_url(self.prefix, spec_url))
+        index_headers = {**_INDEX_CACHE,
+                         "content-security-policy": _content_security_policy(script, spec_url)}
         responses = {
             f"{self.prefix}/": Response(
-                index, media_type="text/html; charset=utf-8", headers=_INDEX_CACHE
+                _INDEX.format(version=_VERSION, script=script),
+                media_type="text/html; charset=utf-8", headers=index_headers,
             ),
         }
         if self.prefix:
@@ -133,10 +142,39 @@ def _relative_url(prefix: str, spec_url: str) -> str:
     return ("../" * depth or "./") + spec_url.lstrip("/")
 
 
-def _render_index(spec_url: str) -> str:
+def _render_script(spec_url: str) -> str:
     # A JSON string is a valid JavaScript string; "</" is escaped so it cannot close the script.
     literal = json.dumps(spec_url).replace("</", "<\\/")
-    return _INDEX.format(version=_VERSION, spec_url=literal)
+    return _SCRIPT.format(spec_url=literal)
+
+
+def _content_security_policy(script: str, spec_url: str) -> str:
+    """What the index page may load and run: its own files, its one inline script (by hash),
+    and the spec; Swagger UI also needs inline styles and `data:` images. No other page may
+    frame it (clickjacking "Try it out").
+
+    >>> policy = _content_security_policy("", "https://specs.example/openapi.json").split("; ")
+    >>> policy[1]
+    "script-src 'self' 'sha256-47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU='"
+    >>> policy[4]
+    "connect-src 'self' https://specs.example"
+    """
+    digest = base64.b64encode(hashlib.sha256(script.encode()).digest()).decode()
+    connect = "'self'"
+    parts = urlsplit(spec_url)
+    if parts.scheme in ("http", "https") and parts.netloc:  # a spec served elsewhere
+        connect += f" {parts.scheme}://{parts.netloc}"
+    return "; ".join([
+        "default-src 'self'",
+        f"script-src 'self' 'sha256-{digest}'",
+        "style-src 'self' 'unsafe-inline'",
+        "img-src 'self' data:",
+        f"connect-src {connect}",
+        "frame-ancestors 'self'",
+        "base-uri 'self'",
+        "form-action 'self'",
+        "object-src 'none'",
+    ])
 
 
 @functools.cache

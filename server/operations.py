@@ -41,6 +41,8 @@ class Operation:
     operation_id: str | None
     target: str
     parameters: ParameterParser | None
+    reads_cookies: bool
+    """Whether a parameter is a cookie: only then is the Cookie header parsed."""
     body: BodyParser | None
     invoke: Invoke
     body_keyword: str | None
@@ -154,6 +156,7 @@ def compile_operations(
             operation_id=raw.get("operationId"),
             target=binding.target if binding else "(unbound: 501)",
             parameters=parameter_parser,
+            reads_cookies=any(p["in"] == "cookie" for p in parameters),
             body=body_parser,
             invoke=binding.invoke if binding else _not_implemented(label, raw.get("operationId")),
             body_keyword=arguments.get(BODY),

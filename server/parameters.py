@@ -12,6 +12,7 @@ from server.errors import InvalidParameterValue, MissingRequiredParameter
 from server.refs import deref
 from server.styles import (
     Query,
+    QueryEncodingError,
     Raw,
     Reader,
     Shape,
@@ -105,7 +106,11 @@ class ParameterParser:
         >>> parser.parse(RequestParts({"id": "7"}, "", {}, {}))
         {'id': 7}
         """
-        query: Query = parse_query(parts.query) if self._needs_query else {}
+        try:
+            query: Query = parse_query(parts.query) if self._needs_query else {}
+        except QueryEncodingError as error:
+            raise InvalidParameterValue(error.name, error.raw,
+                                        details={"encodingError": str(error)}) from None
         sources = (parts.path, query, parts.headers, parts.cookies)
         values: dict[str, Any] = {}
         for parameter in self._parameters:

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 import os
 from collections.abc import Callable, Mapping
+from types import MappingProxyType
 from typing import Any
 
 from server.errors import (
@@ -12,6 +14,7 @@ from server.errors import (
     EndpointNotFound,
     MethodNotAllowed,
     PayloadTooLarge,
+    RequestTimeout,
     render_error,
 )
 from server.operations import Operation
@@ -24,10 +27,69 @@ from server.types import Receive, Scope, Send
 
 _REQUEST_IDS = itertools.count(1)
 _ID_PREFIX = os.urandom(4).hex()
+_NO_COOKIES: Mapping[str, str] = MappingProxyType({})
+
+
+def _new_request_id() -> str:
+    return f"{_ID_PREFIX}-{next(_REQUEST_IDS)}"
 
 
 class ClientDisconnected(Exception):
     """The client went away before the body was read; nothing is sent back."""
+
+
+class _BodyDeadlines:
+    """The deadlines of the body reads in progress, checked for all of them by one timer a second.
+
+    A read costs two dict operations instead of a timer of its own (`asyncio.timeout` costs
+    3 to 5 µs a request); a read ends up to a second after its deadline. A read past its
+    deadline has its task cancelled, so the CancelledError lands where the read waits, and
+    `expired` tells that cancellation from any other.
+    """
+
+    __slots__ = ("_expired", "_loop", "_reads", "_timer")
+
+    def __init__(self) -> None:
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._reads: dict[asyncio.Task[Any], float] = {}
+        self._expired: set[asyncio.Task[Any]] = set()
+        self._timer: asyncio.TimerHandle | None = None
+
+    def start(self, seconds: float) -> asyncio.Task[Any] | None:
+        """Watch the current task's read; None outside a task (nothing to cancel)."""
+        task = asyncio.current_task()
+        if task is None:
+            return None
+        loop = task.get_loop()
+        if loop is not self._loop:  # a new event loop: tests run one per request
+            self._loop, self._reads, self._expired, self._timer = loop, {}, set(), None
+        self._reads[task] = loop.time() + seconds
+        if self._timer is None:
+            self._timer = loop.call_later(1.0, self._expire)
+        return task
+
+    def stop(self, task: asyncio.Task[Any] | None) -> None:
+        if task is not None:
+            self._reads.pop(task, None)
+
+    def expired(self, task: asyncio.Task[Any] | None) -> bool:
+        """Whether the read was cancelled for its deadline; if so, the cancellation is undone."""
+        if task is None or task not in self._expired:
+            return False
+        self._expired.discard(task)
+        task.uncancel()
+        return True
+
+    def _expire(self) -> None:
+        loop = self._loop
+        assert loop is not None
+        now = loop.time()
+        for task, deadline in list(self._reads.items()):
+            if deadline <= now:
+                del self._reads[task]
+                self._expired.add(task)
+                task.cancel()
+        self._timer = loop.call_later(1.0, self._expire) if self._reads else None
 
 
 class Pipeline:
@@ -41,16 +103,20 @@ class Pipeline:
         self.settings = settings
         self.services = services
         self.max_body_size = settings.max_body_size
+        self.body_timeout = settings.body_timeout
+        self._deadlines = _BodyDeadlines()
+        self.max_headers = settings.max_headers
+        self.max_header_size = settings.max_header_size
 
     async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
         method: str = scope["method"]
-        raw_path = scope.get("raw_path")
-        path = raw_path.decode("latin-1") if raw_path else scope["path"]
-        headers = parse_headers(scope["headers"])
-        request_id = (headers.get("x-request-id", "")[:128]
-                      or f"{_ID_PREFIX}-{next(_REQUEST_IDS)}")
-        request = Request(scope, b"", request_id, self.services, headers)
+        request_id = ""
         try:
+            headers = parse_headers(scope["headers"], self.max_headers, self.max_header_size)
+            request_id = headers.get("x-request-id", "")[:128] or _new_request_id()
+            request = Request(scope, b"", request_id, self.services, headers)
+            raw_path = scope.get("raw_path")
+            path = raw_path.decode("latin-1") if raw_path else scope["path"]
             try:
                 operation, path_params = self.router.find_route(method, path)
             except (EndpointNotFound, MethodNotAllowed):
@@ -63,12 +129,13 @@ class Pipeline:
             if "content-length" in headers or "transfer-encoding" in headers:
                 request.body = await self.read_body(receive, headers)
             parts = RequestParts(path_params, scope["query_string"].decode("latin-1"), headers,
-                                 request.cookies if "cookie" in headers else {})
+                                 request.cookies if operation.reads_cookies else _NO_COOKIES)
             kwargs = operation.parse(parts, headers.get("content-type"), request.body)
             response = operation.render(await operation.invoke(request, kwargs))
         except ClientDisconnected:
             return
         except Exception as exc:
+            request_id = request_id or _new_request_id()
             response = self.reject(exc, request_id)
         await response.send(send, head=method == "HEAD",
                             extra=[(b"x-request-id", request_id.encode("latin-1"))])
@@ -81,7 +148,9 @@ class Pipeline:
         return Response.raw(status, headers, body)
 
     async def read_body(self, receive: Receive, headers: Mapping[str, str]) -> bytes:
-        """Read the whole body, refusing more than the configured limit (413) as it arrives."""
+        """Read the whole body, refusing more than the configured limit (413) as it arrives, and
+        a body that takes longer than `body_timeout` seconds in all (408): one deadline for the
+        whole body, so that sending it a byte at a time cannot stretch it."""
         length = headers.get("content-length")
         if length is not None:
             if not length.isdigit():
@@ -92,14 +161,22 @@ class Pipeline:
                 return b""
         chunks: list[bytes] = []
         size = 0
-        while True:
-            message = await receive()
-            if message["type"] == "http.disconnect":
-                raise ClientDisconnected()
-            chunk = message.get("body", b"")
-            size += len(chunk)
-            if size > self.max_body_size:
-                raise PayloadTooLarge(self.max_body_size)
-            chunks.append(chunk)
-            if not message.get("more_body", False):
-                return b"".join(chunks)
+        reading = self._deadlines.start(self.body_timeout)
+        try:
+            while True:
+                message = await receive()
+                if message["type"] == "http.disconnect":
+                    raise ClientDisconnected()
+                chunk = message.get("body", b"")
+                size += len(chunk)
+                if size > self.max_body_size:
+                    raise PayloadTooLarge(self.max_body_size)
+                chunks.append(chunk)
+                if not message.get("more_body", False):
+                    return b"".join(chunks)
+        except asyncio.CancelledError:
+            if self._deadlines.expired(reading):
+                raise RequestTimeout(self.body_timeout) from None
+            raise
+        finally:
+            self._deadlines.stop(reading)

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import copy
+import functools
+import os
+import re
 from collections.abc import Mapping
 from typing import Any
 
@@ -21,12 +24,15 @@ _ERRORS: dict[int, tuple[str, str]] = {
     400: ("Charter.BadRequest", "A parameter is missing or invalid, or the body is malformed."),
     404: ("Charter.NotFound", "The endpoint or the entity was not found."),
     405: ("Charter.MethodNotAllowed", "The path does not serve this method."),
+    408: ("Charter.RequestTimeout", "The request body did not arrive in time."),
     409: ("Charter.Conflict", "The change conflicts with stored data: a unique value or a "
                               "reference."),
     412: ("Charter.PreconditionFailed", "If-Match names a version the entity no longer has."),
     413: ("Charter.PayloadTooLarge", "The request body is larger than the server accepts."),
     415: ("Charter.UnsupportedMediaType", "The request body's media type is not accepted."),
     422: ("Charter.UnprocessableEntity", "The request body does not match its schema."),
+    431: ("Charter.RequestHeaderFieldsTooLarge", "The request has too many headers, or too "
+                                                 "large ones."),
     500: ("Charter.InternalServerError", "The server failed."),
     501: ("Charter.NotImplemented", "The operation is in the spec but has no handler yet."),
     503: ("Charter.ServiceUnavailable", "The database is unavailable; try again later."),
@@ -73,19 +79,20 @@ def error_statuses(operation: Mapping[str, Any], path_item: Mapping[str, Any], *
                    unbound: bool, method: str = "get") -> list[int]:
     """The error statuses the server itself can answer for one operation.
 
+    Any request may carry too many headers (431); one with a body may send it too slowly (408).
     An operation the data layer derived (`x-charter-derived`) may also meet the database:
     503 when it is unavailable, 409 when a write breaks a unique index or a reference, and 412
     when it takes `If-Match`.
 
     >>> error_statuses({"x-charter-derived": {}, "parameters": [
     ...     {"name": "If-Match", "in": "header"}]}, {}, unbound=False, method="delete")
-    [400, 404, 405, 409, 412, 500, 503]
+    [400, 404, 405, 409, 412, 431, 500, 503]
     """
-    statuses = [404, 405, 500]
+    statuses = [404, 405, 431, 500]
     if operation.get("parameters") or path_item.get("parameters") or "requestBody" in operation:
         statuses.append(400)
     if "requestBody" in operation:
-        statuses += [413, 415, 422]
+        statuses += [408, 413, 415, 422]
     if unbound:
         statuses.append(501)
     if isinstance(operation.get(DERIVED), Mapping):
@@ -103,8 +110,14 @@ def _takes_if_match(operation: Mapping[str, Any]) -> bool:
                for p in operation.get("parameters") or ())
 
 
+# Base URLs that PyYAML writes as plain scalars: `url: http://[::1]:8000/v1`, never quoted.
+_PLAIN_URL = re.compile(r"https?://[A-Za-z0-9._~:%/\[\]-]*[A-Za-z0-9._~/\]-]")
+
+
 class Publisher:
-    """Builds the published document once, and renders it per base URL (cached).
+    """Builds the published document once, serialized once, and splices in each base URL.
+
+    Nothing is cached per base URL, so no Host value, however many, costs more than a splice.
 
     >>> publisher = Publisher(spec, error_format="loopback", unbound=set())   # doctest: +SKIP
     >>> publisher.render_json("http://localhost:8000")                     # doctest: +SKIP
@@ -134,8 +147,7 @@ class Publisher:
             name, description = _ERRORS[status]
             responses[name] = {"description": description, "content": error_content}
         self.document = document
-        self._json: dict[str, bytes] = {}
-        self._yaml: dict[str, bytes] = {}
+        self._template, self._marker = _servers_template(document)
 
     @staticmethod
     def _add_error(document: dict[str, Any], declared: dict[str, Any], status: int,
@@ -155,41 +167,47 @@ class Publisher:
                 declared[key] = {**resolved, "content": content}
         return False
 
-    def _with_servers(self, base_url: str) -> dict[str, Any]:
-        return {**self.document, "servers": [{"url": base_url}]}
+    # Serialized once, at the first request for each format, and cut where `servers` goes: a base
+    # URL then costs a splice, not a render. Not at start-up: the YAML of the example takes 75 ms,
+    # which every App (and every test) would pay for a page few clients ask for.
+    @functools.cached_property
+    def _json(self) -> tuple[bytes, bytes]:
+        head, tail = orjson.dumps(self._template).split(orjson.dumps(self._marker))
+        return head, tail
+
+    @functools.cached_property
+    def _yaml(self) -> tuple[bytes, bytes]:
+        rendered = yaml.safe_dump(self._template, sort_keys=False, allow_unicode=True).encode()
+        # A top-level key starts its line, so the head ends with a newline (or is empty).
+        head, tail = rendered.split(f"servers: {self._marker}\n".encode())
+        return head + b"servers:\n", tail
 
     def render_json(self, base_url: str) -> bytes:
-        cached = self._json.get(base_url)
-        if cached is None:
-            cached = orjson.dumps(self._with_servers(base_url))
-            if len(self._json) < 64:
-                self._json[base_url] = cached
-        return cached
+        """The published document as JSON, with `base_url` as its one server."""
+        head, tail = self._json
+        return b"".join((head, orjson.dumps([{"url": base_url}]), tail))
 
     def render_yaml(self, base_url: str) -> bytes:
-        cached = self._yaml.get(base_url)
-        if cached is None:
-            cached = yaml.safe_dump(self._with_servers(base_url), sort_keys=False,
-                                    allow_unicode=True).encode()
-            if len(self._yaml) < 64:
-                self._yaml[base_url] = cached
-        return cached
+        """The published document as YAML, with `base_url` as its one server."""
+        head, tail = self._yaml
+        if _PLAIN_URL.fullmatch(base_url):  # what PyYAML writes unquoted, as it would write it
+            servers = b"- url: " + base_url.encode() + b"\n"
+        else:
+            servers = yaml.safe_dump([{"url": base_url}], allow_unicode=True).encode()
+        return b"".join((head, servers, tail))
 
 
-def base_url(scope: Mapping[str, Any], headers: Mapping[str, str]) -> str:
-    """The URL clients reach this app at, from the Host and `X-Forwarded-*` headers.
+def _servers_template(document: dict[str, Any]) -> tuple[dict[str, Any], str]:
+    """`document` with a marker string, found nowhere else, where its `servers` go; and the marker.
 
-    >>> base_url({"scheme": "http", "root_path": ""},
-    ...          {"host": "api.example", "x-forwarded-proto": "https",
-    ...           "x-forwarded-prefix": "/v1"})
-    'https://api.example/v1'
+    `servers` keeps its place when the spec has one, and otherwise follows `info`.
     """
-    scheme = headers.get("x-forwarded-proto", "").split(",")[0].strip() or scope.get(
-        "scheme", "http")
-    host = headers.get("x-forwarded-host", "").split(",")[0].strip() or headers.get("host", "")
-    if not host:
-        server = scope.get("server") or ("localhost", None)
-        host = server[0] if not server[1] else f"{server[0]}:{server[1]}"
-    prefix = headers.get("x-forwarded-prefix", "").split(",")[0].strip().rstrip("/")
-    root = str(scope.get("root_path", "")).rstrip("/")
-    return f"{scheme}://{host}{prefix}{root}"
+    marker = f"charter-servers-{os.urandom(8).hex()}"
+    template: dict[str, Any] = {}
+    for key, value in document.items():
+        if key != "servers":
+            template[key] = value
+        if key == "servers" or (key == "info" and "servers" not in document):
+            template["servers"] = marker
+    template.setdefault("servers", marker)
+    return template, marker

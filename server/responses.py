@@ -77,11 +77,16 @@ class Response:
         encoded = [(key.encode(), value.encode("latin-1")) for key, value in self.headers.items()]
         if self.media_type and "content-type" not in self.headers:
             encoded.insert(0, (b"content-type", self.media_type.encode()))
+        if "x-content-type-options" not in self.headers:
+            encoded.append(_NOSNIFF)
         return encoded
 
 
+# Every response says its media type is the truth: a browser must not run a JSON error that
+# echoes input, or a text body, as HTML or script because it looks like one.
+_NOSNIFF = (b"x-content-type-options", b"nosniff")
 _JSON_HEADERS = {"content-type": "application/json"}
-_JSON_ENCODED = [(b"content-type", b"application/json")]
+_JSON_ENCODED = [(b"content-type", b"application/json"), _NOSNIFF]
 
 
 def dump_json(content: Any) -> bytes:

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from typing import Generic, TypeVar
 from urllib.parse import unquote
 
-from server.errors import EndpointNotFound, MethodNotAllowed
+from server.errors import EndpointNotFound, InvalidParameterValue, MethodNotAllowed
 
 T = TypeVar("T")
 
@@ -91,7 +91,7 @@ class Router(Generic[T]):
                     params = (match.groupdict() if entry.named
                               else dict(zip(entry.names, match.groups(), strict=True)))
                     if "%" in path:
-                        params = {name: unquote(value) for name, value in params.items()}
+                        params = {name: _decode(name, value) for name, value in params.items()}
                     break
             else:
                 raise EndpointNotFound(method, unquote(path))
@@ -111,6 +111,14 @@ class Router(Generic[T]):
                     methods = entry.methods
                     break
         return None if methods is None else allowed_methods(methods)
+
+
+def _decode(name: str, value: str) -> str:
+    """A path parameter percent-decoded; escapes that are not UTF-8 (`%FF`) are a 400."""
+    try:
+        return unquote(value, errors="strict")
+    except UnicodeDecodeError:
+        raise InvalidParameterValue(name, value) from None
 
 
 def allowed_methods(methods: Mapping[str, object]) -> list[str]:

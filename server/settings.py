@@ -33,22 +33,52 @@ class Settings:
     workers: int = 1
     reload: bool = False
     database_url: str = "sqlite:///data/app.db"
+    statement_timeout: int = 10
+    """Seconds one database statement may run, or a database stay silent, before the request is
+    a 503 (0: no bound). Keep it above the slowest legitimate query."""
     debug: bool = False
     error_format: ErrorFormat = "loopback"
     max_body_size: int = 1024 * 1024
+    body_timeout: int = 30
+    """Seconds a request body may take to arrive, all of it; slower is a 408."""
+    max_headers: int = 100
+    """The most header lines a request may carry; more is a 431."""
+    max_header_size: int = 32 * 1024
+    """The most bytes of header names and values a request may carry; more is a 431. `charter
+    serve` also refuses a request head (request line included) that grows past it unfinished."""
+    header_timeout: int = 10
+    """Seconds `charter serve` waits for a request head, from the connection being ready for one."""
+    max_connections: int = 1000
+    """Connections (and requests in progress) one `charter serve` worker takes; beyond, 503."""
+    graceful_timeout: int = 20
+    """Seconds `charter serve` lets requests in progress finish on SIGTERM before cancelling them."""
     response_validation: ResponseValidation = "error"
     allow_unbound: bool = False
     cors_enabled: bool = True
     cors_origin: str = "*"
-    cors_credentials: bool = True
+    cors_credentials: bool = False
+    """Off by default (LoopBack: on); on, it needs `cors_origin` to list origins, never `*`."""
     cors_max_age: int = 86400
     explorer_path: str = "/explorer"
     migrate: bool = False
     """Create or upgrade the entities' tables at start-up, as `charter migrate` does."""
     max_limit: int = 1000
-    """The most items one `find` returns, whatever the filter's `limit`."""
+    """The most items one `find` returns, whatever the filter's `limit`; also the most items an
+    `include` adds to each parent, whatever its scope's `limit`."""
+    max_include_depth: int = 3
+    """How deeply `include` may nest (each scope's `include` is one level more); deeper is a 400."""
+    max_response_rows: int = 10_000
+    """The most items one response with `include` holds: the items found and everything included,
+    each counted where it appears; more is a 400."""
     prohibited_keys: tuple[str, ...] = ()
     """Keys refused anywhere in a filter, beyond `__proto__` and `constructor.prototype`."""
+    max_json_depth: int = 16
+    """The most levels of arrays and objects a value stored in a JSON column may nest (at most
+    31: MariaDB keeps no deeper values)."""
+    forwarded_allow_ips: tuple[str, ...] = ()
+    """Proxies (IP addresses or networks, `*` for any) whose X-Forwarded-* headers are believed."""
+    allow_unenforced_security: bool = False
+    """Serve operations that declare `security` although nothing enforces it yet (a warning)."""
     extra: Mapping[str, Any] = field(default_factory=dict)
 
     @classmethod

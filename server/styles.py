@@ -6,7 +6,7 @@ import re
 from collections.abc import Callable, Collection, Mapping
 from functools import partial
 from typing import Any, Literal
-from urllib.parse import unquote_plus
+from urllib.parse import unquote_to_bytes
 
 Shape = Literal["primitive", "array", "object"]
 """What a parameter's schema asks for, which decides how its text is split."""
@@ -42,29 +42,50 @@ class StyleError(ValueError):
         self.raw = raw
 
 
+class QueryEncodingError(StyleError):
+    """A query key or value whose percent escapes (or raw bytes) are not UTF-8, such as `%FF`."""
+
+    def __init__(self, name: str, raw: str) -> None:
+        super().__init__(f"{raw!r} is not UTF-8 once percent-decoded", raw)
+        self.name = name
+        """The key the text belongs to, decoded if it could be, else as sent."""
+
+
 def parse_query(query: str) -> Query:
     """Split a raw query string on `&`; `+` is a space; keys and values are percent-decoded.
 
-    >>> parse_query("a=1&b=&a=x+y&c")
-    {'a': ['1', 'x y'], 'b': [''], 'c': ['']}
+    `query` holds the bytes as sent, one character each (latin-1). Escapes, and raw bytes
+    outside ASCII, are decoded as UTF-8; text that is not UTF-8 raises `QueryEncodingError`,
+    never becomes U+FFFD.
+
+    >>> parse_query("a=1&b=&a=x+y&c&d=%C3%A9")
+    {'a': ['1', 'x y'], 'b': [''], 'c': [''], 'd': ['é']}
     """
     result: Query = {}
     if not query:
         return result
+    raw_bytes = not query.isascii()  # some clients send UTF-8 unescaped
     for pair in query.split("&"):
         if not pair:
             continue
         key, _, value = pair.partition("=")
-        if "%" in key or "+" in key:
-            key = unquote_plus(key)
-        if "%" in value or "+" in value:
-            value = unquote_plus(value)
+        if raw_bytes or "%" in key or "+" in key:
+            key = _decode(key, key)
+        if raw_bytes or "%" in value or "+" in value:
+            value = _decode(value, key)
         values = result.get(key)
         if values is None:
             result[key] = [value]
         else:
             values.append(value)
     return result
+
+
+def _decode(text: str, name: str) -> str:
+    try:
+        return unquote_to_bytes(text.replace("+", " ").encode("latin-1")).decode()
+    except (UnicodeDecodeError, UnicodeEncodeError):
+        raise QueryEncodingError(name, text) from None
 
 
 def default_explode(style: str) -> bool:

@@ -2,7 +2,10 @@
 
 `Proxy` sits in front of a database server: `stop` cuts every connection and stops listening,
 as a server that went away; `start` listens again on the same port, as the server coming back.
-`free_port` is a local port nothing listens on, for a server that is not there at all.
+`freeze` keeps every connection open, and accepts new ones, but forwards nothing, as a server
+(or a network path) that hangs: TCP still acknowledges, so only a client-side timeout notices;
+`thaw` delivers what was held and forwards again. `free_port` is a local port nothing listens
+on, for a server that is not there at all.
 """
 
 from __future__ import annotations
@@ -31,6 +34,8 @@ class Proxy:
         self._threads: list[threading.Thread] = []
         self._lock = threading.Lock()
         self._running = threading.Event()
+        self._flowing = threading.Event()
+        self._flowing.set()
 
     def start(self) -> None:
         listener = socket.socket()
@@ -41,6 +46,7 @@ class Proxy:
         self.port = listener.getsockname()[1]
         self._sockets.append(listener)
         self._running.set()
+        self._flowing.set()
         self._spawn(self._accept, listener)
 
     def stop(self) -> None:
@@ -55,6 +61,14 @@ class Proxy:
         self._threads = []
         for sock in sockets:
             sock.close()
+
+    def freeze(self) -> None:
+        """Forward nothing, either way, until `thaw`: every byte received meanwhile is held."""
+        self._flowing.clear()
+
+    def thaw(self) -> None:
+        """Deliver what was held, and forward again."""
+        self._flowing.set()
 
     def _spawn(self, target: Callable[..., None], *args: Any) -> None:
         thread = threading.Thread(target=target, args=args, daemon=True)
@@ -84,6 +98,9 @@ class Proxy:
     def _pump(self, source: socket.socket, sink: socket.socket) -> None:
         try:
             while data := source.recv(65536):
+                while not self._flowing.wait(0.05):
+                    if not self._running.is_set():
+                        return  # stopped while frozen: `stop` cuts the sockets
                 sink.sendall(data)
         except OSError:
             pass

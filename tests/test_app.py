@@ -220,24 +220,58 @@ def test_published_spec_documents_every_error(client: Client) -> None:
     document = client.get("/openapi.json").json()
     assert document["servers"] == [{"url": "http://test"}]
     get_item = document["paths"]["/items/{id}"]["get"]["responses"]
-    assert sorted(get_item) == ["200", "400", "404", "405", "500"]
+    assert sorted(get_item) == ["200", "400", "404", "405", "431", "500"]
     # a declared status without a body gets the error body the server really sends
     assert get_item["404"]["content"]["application/json"]["schema"] == {
         "$ref": "#/components/schemas/Charter.Error"}
     post = document["paths"]["/items"]["post"]["responses"]
-    assert sorted(post) == ["201", "400", "404", "405", "413", "415", "422", "500"]
+    assert sorted(post) == ["201", "400", "404", "405", "408", "413", "415", "422", "431", "500"]
     assert post["422"] == {"$ref": "#/components/responses/Charter.UnprocessableEntity"}
     assert "501" in document["paths"]["/later"]["get"]["responses"]
     assert "Charter.Error" in document["components"]["schemas"]
 
 
-def test_published_servers_follow_the_proxy(client: Client) -> None:
-    document = client.get("/openapi.json", headers={
-        "x-forwarded-proto": "https", "x-forwarded-host": "api.example.com",
-        "x-forwarded-prefix": "/v1"}).json()
-    assert document["servers"] == [{"url": "https://api.example.com/v1"}]
+PROXY_HEADERS = {"x-forwarded-proto": "https", "x-forwarded-host": "api.example.com",
+                 "x-forwarded-prefix": "/v1"}
+
+
+def test_published_servers_follow_a_trusted_proxy() -> None:
+    # httpx's ASGI transport connects from 127.0.0.1.
+    client = Client(make_app(allow_unbound=True, forwarded_allow_ips=("127.0.0.0/8",)))
+    for path in ("/openapi.json", "/openapi.yaml"):
+        response = client.get(path, headers=PROXY_HEADERS)
+        assert response.headers["vary"] == (
+            "Host, X-Forwarded-Host, X-Forwarded-Proto, X-Forwarded-Prefix")
+        assert yaml.safe_load(response.text)["servers"] == [{"url": "https://api.example.com/v1"}]
     as_yaml = yaml.safe_load(client.get("/openapi.yaml").text)
-    assert as_yaml["paths"].keys() == document["paths"].keys()
+    assert as_yaml == client.get("/openapi.json").json()
+
+
+def test_published_servers_ignore_an_untrusted_peers_proxy_headers(client: Client) -> None:
+    response = client.get("/openapi.json", headers=PROXY_HEADERS)
+    assert response.json()["servers"] == [{"url": "http://test"}]
+    assert response.headers["vary"] == "Host"
+    response = client.get("/openapi.yaml", headers={"host": "docs.example:8443"})
+    assert yaml.safe_load(response.text)["servers"] == [{"url": "http://docs.example:8443"}]
+    assert response.headers["vary"] == "Host"
+
+
+def test_a_host_that_is_not_a_host_name_is_400(client: Client) -> None:
+    host = 'javascript://x"><script>'
+    for path in ("/openapi.json", "/openapi.yaml"):
+        response = client.get(path, headers={"host": host, "x-request-id": "req-7"})
+        assert response.status_code == 400
+        assert response.json() == error(
+            400, "BadRequestError",
+            'Invalid Host header "javascript://x\\"><script>": expected host[:port], where host '
+            "is a name of letters, digits and -._~, an IPv4 address or a bracketed IPv6 address.")
+        assert response.headers["x-request-id"] == "req-7"
+    trusted = Client(make_app(allow_unbound=True, forwarded_allow_ips=("*",)))
+    response = trusted.get("/openapi.json", headers={"x-forwarded-proto": "javascript"})
+    assert response.status_code == 400
+    assert response.json() == error(
+        400, "BadRequestError",
+        'Invalid X-Forwarded-Proto header "javascript": expected http or https.')
 
 
 def test_published_spec_is_a_valid_openapi_document(client: Client) -> None:
@@ -288,3 +322,83 @@ def test_a_failing_service_factory_is_reported(monkeypatch: pytest.MonkeyPatch) 
         make_app(allow_unbound=True)
     assert caught.value.problems == [
         "pipeline_handlers.services(settings) failed: OSError: database unreachable"]
+
+
+def test_settings_that_would_fail_open_stop_the_start() -> None:
+    with pytest.raises(ContractError) as caught:
+        make_app(allow_unbound=True, cors_credentials=True,
+                 forwarded_allow_ips=("10.0.0.0/8", "proxy.internal"))
+    assert caught.value.problems == [
+        "CHARTER_CORS_CREDENTIALS is on with CHARTER_CORS_ORIGIN '*': every site could make "
+        "credentialed requests as its visitors. List the origins that may send credentials "
+        "(CHARTER_CORS_ORIGIN=https://app.example,https://admin.example), or turn "
+        "CHARTER_CORS_CREDENTIALS off.",
+        "forwarded_allow_ips: 'proxy.internal' is not an IP address or network ('proxy.internal' "
+        "does not appear to be an IPv4 or IPv6 network)",
+    ]
+    client = Client(make_app(allow_unbound=True, cors_credentials=True,
+                             cors_origin="https://app.example"))
+    response = client.get("/items", headers={"origin": "https://app.example"})
+    assert response.headers["access-control-allow-origin"] == "https://app.example"
+    assert response.headers["access-control-allow-credentials"] == "true"
+
+
+SECURITY_HOW_TO = (
+    "Charter does not enforce security requirements yet: remove them (an operation opts out with "
+    "`security: []`), or set CHARTER_ALLOW_UNENFORCED_SECURITY=1 to serve these operations "
+    "unprotected")
+
+
+def secured_app(scenario: str, **overrides: Any) -> App:
+    settings = Settings.from_env({}, spec=FIXTURES / "specs" / scenario,
+                                 handlers="pipeline_handlers", **overrides)
+    return App(settings)
+
+
+def test_declared_security_stops_the_start_naming_each_operation() -> None:
+    with pytest.raises(ContractError) as caught:
+        secured_app("security_root")
+    assert caught.value.problems == [
+        "GET /items (operationId 'ItemController.find') requires security (apiKey)",
+        "DELETE /items/{id} (operationId 'ItemController.deleteById') requires security "
+        "(bearerAuth, apiKey)",
+        SECURITY_HOW_TO,
+    ]
+    with pytest.raises(ContractError) as caught:
+        secured_app("security_operation")
+    assert caught.value.problems == [
+        "GET /items/{id} (operationId 'ItemController.findById') requires security "
+        "(oauth, apiKey)",
+        SECURITY_HOW_TO,
+    ]
+
+
+SECURED_LISTING = (
+    "\n  - GET /items (operationId 'ItemController.find') requires security (apiKey)"
+    "\n  - DELETE /items/{id} (operationId 'ItemController.deleteById') requires security "
+    "(bearerAuth, apiKey)")
+
+
+@pytest.mark.parametrize(("overrides", "warning"), [
+    ({"allow_unenforced_security": True},
+     "WARNING: 2 operation(s) declare security that Charter does not enforce, and are served "
+     "UNPROTECTED, without credentials, because CHARTER_ALLOW_UNENFORCED_SECURITY is on:"
+     + SECURED_LISTING),
+    ({"allow_unbound": True},
+     "WARNING: 2 operation(s) declare security that Charter does not enforce, and are served "
+     "UNPROTECTED under --allow-unbound (work in progress); without it the start is refused:"
+     + SECURED_LISTING),
+])
+def test_declared_security_is_served_unprotected_only_with_a_loud_warning(
+        overrides: dict[str, Any], warning: str, caplog: pytest.LogCaptureFixture) -> None:
+    with caplog.at_level(logging.WARNING, logger="charter"):
+        client = Client(secured_app("security_root", **overrides))
+    assert [(r.levelname, r.getMessage()) for r in caplog.records] == [("WARNING", warning)]
+    assert client.get("/items").status_code == 200  # unprotected, as the warning says
+
+
+def test_a_spec_without_secured_operations_starts_quietly(
+        caplog: pytest.LogCaptureFixture) -> None:
+    with caplog.at_level(logging.WARNING, logger="charter"):
+        make_app(allow_unbound=True)
+    assert caplog.records == []

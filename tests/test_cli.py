@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import json
+import os
+import pickle
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -105,6 +108,45 @@ def test_serve_starts_once_migrated(capsys: pytest.CaptureFixture[str],
     assert capsys.readouterr().err == ""
 
 
+def test_serve_bounds_what_uvicorn_would_leave_unbounded(monkeypatch: pytest.MonkeyPatch) -> None:
+    import functools
+
+    import uvicorn
+
+    from server.connections import HeadLimitedProtocol, HeadLimits
+
+    started: list[dict[str, Any]] = []
+    monkeypatch.setattr(uvicorn, "run", lambda *args, **kwargs: started.append(kwargs))
+    for name in ("CHARTER_SPEC", "CHARTER_HANDLERS", "CHARTER_ALLOW_UNBOUND"):
+        monkeypatch.setenv(name, "")
+        monkeypatch.delenv(name)
+    assert main(["migrate"]) == 0
+    assert main(["serve"]) == 0
+    monkeypatch.setenv("CHARTER_MAX_HEADER_SIZE", "4096")
+    monkeypatch.setenv("CHARTER_HEADER_TIMEOUT", "3")
+    monkeypatch.setenv("CHARTER_MAX_CONNECTIONS", "50")
+    monkeypatch.setenv("CHARTER_GRACEFUL_TIMEOUT", "7")
+    monkeypatch.setenv("CHARTER_FORWARDED_ALLOW_IPS", "10.0.0.0/8, ::1")
+    assert main(["serve"]) == 0
+    defaults, configured = started
+    for kwargs, head_size, head_timeout in ((defaults, 32768, 10), (configured, 4096, 3)):
+        protocol = kwargs["http"]
+        assert isinstance(protocol, functools.partial)
+        assert protocol.func is HeadLimitedProtocol
+        limits = protocol.keywords["limits"]
+        assert isinstance(limits, HeadLimits)
+        assert (limits.max_size, limits.timeout) == (head_size, head_timeout)
+        assert kwargs["server_header"] is False
+        # Workers and reload get uvicorn's configuration pickled.
+        assert pickle.loads(pickle.dumps(protocol)).keywords["limits"] == limits
+    assert (defaults["limit_concurrency"], defaults["timeout_graceful_shutdown"]) == (1000, 20)
+    assert (configured["limit_concurrency"], configured["timeout_graceful_shutdown"]) == (50, 7)
+    # uvicorn never rewrites the peer from X-Forwarded-For (its own default believes
+    # 127.0.0.1): the app judges X-Forwarded-* by the real peer (tests/test_forwarded.py).
+    assert defaults["proxy_headers"] is False
+    assert configured["proxy_headers"] is False
+
+
 def test_spec_prints_the_merged_document(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["spec"]) == 0
     document = json.loads(capsys.readouterr().out)
@@ -154,3 +196,59 @@ def test_unbound_operations_are_refused_or_allowed(capsys: pytest.CaptureFixture
 def test_no_command_prints_help(capsys: pytest.CaptureFixture[str]) -> None:
     assert main([]) == 2
     assert "serve" in capsys.readouterr().out
+
+
+SECURED = str(ROOT / "tests" / "fixtures" / "specs" / "security_root")
+SECURED_REPORT = [
+    "charter: cannot start, 3 problems:",
+    "  - GET /items (operationId 'ItemController.find') requires security (apiKey)",
+    "  - DELETE /items/{id} (operationId 'ItemController.deleteById') requires security "
+    "(bearerAuth, apiKey)",
+    "  - Charter does not enforce security requirements yet: remove them (an operation opts out "
+    "with `security: []`), or set CHARTER_ALLOW_UNENFORCED_SECURITY=1 to serve these operations "
+    "unprotected",
+]
+
+
+def test_check_and_serve_refuse_declared_security(capsys: pytest.CaptureFixture[str],
+                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    import uvicorn
+
+    def run(*args: object, **kwargs: object) -> None:
+        raise AssertionError("uvicorn was started")
+
+    monkeypatch.setattr(uvicorn, "run", run)
+    monkeypatch.syspath_prepend(str(ROOT / "tests" / "fixtures" / "handlers"))
+    for command in ("check", "serve"):
+        assert main([command, "--spec", SECURED, "--handlers", "pipeline_handlers"]) == 1
+        captured = capsys.readouterr()
+        assert captured.out == ""
+        assert captured.err.splitlines() == SECURED_REPORT
+
+
+def test_check_serves_declared_security_unprotected_only_when_told(
+        capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch,
+        caplog: pytest.LogCaptureFixture) -> None:
+    monkeypatch.syspath_prepend(str(ROOT / "tests" / "fixtures" / "handlers"))
+    monkeypatch.setenv("CHARTER_ALLOW_UNENFORCED_SECURITY", "1")
+    with caplog.at_level("WARNING", logger="charter"):
+        assert main(["check", "--spec", SECURED, "--handlers", "pipeline_handlers"]) == 0
+    assert capsys.readouterr().out.splitlines()[-1] == (
+        "charter: 3 operations bound; the contract holds.")
+    assert [record.getMessage().splitlines()[0] for record in caplog.records] == [
+        "WARNING: 2 operation(s) declare security that Charter does not enforce, and are served "
+        "UNPROTECTED, without credentials, because CHARTER_ALLOW_UNENFORCED_SECURITY is on:"]
+
+
+def test_the_unprotected_warning_reaches_the_terminal() -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "server", "check", "--spec", SECURED, "--handlers",
+         "pipeline_handlers", "--allow-unbound"],
+        capture_output=True, text=True, timeout=60, cwd=ROOT, check=False,
+        env={**os.environ, "PYTHONPATH": str(ROOT / "tests" / "fixtures" / "handlers")})
+    assert result.returncode == 0, result.stderr
+    assert result.stderr.splitlines() == [
+        "WARNING: 2 operation(s) declare security that Charter does not enforce, and are served "
+        "UNPROTECTED under --allow-unbound (work in progress); without it the start is refused:",
+        *SECURED_REPORT[1:3],
+    ]

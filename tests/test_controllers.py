@@ -144,6 +144,19 @@ def test_if_match_guards_put_patch_and_delete(client: Client) -> None:
     assert client.delete(path, headers={"If-Match": "*"}).json() == not_found("Memo", memo["id"])
 
 
+def test_a_malformed_if_match_is_a_400_and_changes_nothing(client: Client) -> None:
+    """RFC 9110: `*` or entity tags. An empty value is no list of tags, not a stale one."""
+    memo, _ = create_memo(client)
+    path = f"/memos/{memo['id']}"
+    for value in ("", "abc", '"a" "b"'):
+        for method, kwargs in (("PATCH", {"json": {"text": "c"}}),
+                               ("PUT", {"json": {"text": "c"}}), ("DELETE", {})):
+            response = client.request(method, path, headers={"If-Match": value}, **kwargs)
+            assert response.status_code == 400, (method, value)
+            assert response.json()["error"]["code"] == "INVALID_PARAMETER_VALUE"
+    assert client.get(path).json() == memo
+
+
 def test_missing_items_are_404(client: Client) -> None:
     for method, kwargs in (("GET", {}), ("PATCH", {"json": {"text": "x"}}),
                            ("PUT", {"json": {"text": "x"}}), ("DELETE", {})):

@@ -1,4 +1,5 @@
-"""Tests for the CORS middleware: preflights, actual requests, origin reflection, pass-through."""
+"""Tests for the CORS middleware: preflights, actual requests, origin reflection, pass-through,
+and the settings refused because they would let any site act as a visitor."""
 
 from __future__ import annotations
 
@@ -7,8 +8,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
+import pytest
 
-from server.cors import CORSMiddleware
+from server.cors import CORSMiddleware, cors_problems
 from server.settings import Settings
 from server.types import Message, Receive, Scope, Send
 
@@ -64,11 +66,38 @@ def preflight(request_headers: str | None = "content-type, x-api-key") -> dict[s
     return headers
 
 
-def test_preflight_is_answered_with_loopback_defaults() -> None:
+STAR_PREFLIGHT = [
+    (b"access-control-allow-origin", b"*"),
+    (b"access-control-allow-methods", b"GET,HEAD,PUT,PATCH,POST,DELETE"),
+    (b"access-control-max-age", b"86400"),
+    (b"access-control-allow-headers", b"content-type, x-api-key"),
+    (b"vary", b"Access-Control-Request-Headers"),
+]
+STAR_ACTUAL = [
+    (b"content-type", b"text/plain"),
+    (b"access-control-allow-origin", b"*"),
+    (b"access-control-expose-headers", b"etag, location, x-request-id"),
+]
+CREDENTIALED = {"cors_origin": ORIGIN, "cors_credentials": True}
+
+
+def test_by_default_any_origin_reads_without_credentials() -> None:
+    """Where we depart from LoopBack, which echoes any Origin with credentials allowed."""
     inner = Inner()
     status, headers, body = call(cors(inner), "OPTIONS", preflight())
-    assert status == 204
-    assert body == b""
+    assert (status, body) == (204, b"")
+    assert headers == STAR_PREFLIGHT
+    assert inner.scopes == [], "a preflight is never passed on"
+    status, headers, body = call(cors(inner), "GET", {"origin": ORIGIN})
+    assert (status, body) == (200, b"hello")
+    assert headers == STAR_ACTUAL
+    assert len(inner.scopes) == 1
+
+
+def test_credentials_are_allowed_for_listed_origins_only() -> None:
+    inner = Inner()
+    status, headers, body = call(cors(inner, **CREDENTIALED), "OPTIONS", preflight())
+    assert (status, body) == (204, b"")
     assert headers == [
         (b"access-control-allow-origin", ORIGIN.encode()),
         (b"access-control-allow-credentials", b"true"),
@@ -77,7 +106,59 @@ def test_preflight_is_answered_with_loopback_defaults() -> None:
         (b"access-control-allow-headers", b"content-type, x-api-key"),
         (b"vary", b"Origin, Access-Control-Request-Headers"),
     ]
-    assert inner.scopes == [], "a preflight is never passed on"
+    status, headers, body = call(cors(inner, **CREDENTIALED), "GET", {"origin": ORIGIN})
+    assert (status, body) == (200, b"hello")
+    assert headers == [
+        (b"content-type", b"text/plain"),
+        (b"access-control-allow-origin", ORIGIN.encode()),
+        (b"access-control-allow-credentials", b"true"),
+        (b"access-control-expose-headers", b"etag, location, x-request-id"),
+        (b"vary", b"Origin"),
+    ]
+    for origin in ("https://evil.example", "null"):
+        _, headers, _ = call(cors(inner, **CREDENTIALED), "GET", {"origin": origin})
+        assert headers == [(b"content-type", b"text/plain"), (b"vary", b"Origin")]
+
+
+def test_credentials_with_any_origin_are_refused() -> None:
+    message = (
+        "CHARTER_CORS_CREDENTIALS is on with CHARTER_CORS_ORIGIN '*': every site could make "
+        "credentialed requests as its visitors. List the origins that may send credentials "
+        "(CHARTER_CORS_ORIGIN=https://app.example,https://admin.example), or turn "
+        "CHARTER_CORS_CREDENTIALS off.")
+    for origins in ("*", f"{ORIGIN}, *"):
+        settings = Settings(cors_origin=origins, cors_credentials=True)
+        assert cors_problems(settings) == [message]
+        with pytest.raises(ValueError) as caught:
+            CORSMiddleware(Inner(), settings)
+        assert str(caught.value) == message
+    assert cors_problems(Settings()) == []
+    assert cors_problems(Settings(**CREDENTIALED)) == []
+    # Off, CORS adds nothing, so nothing to refuse.
+    assert cors_problems(Settings(cors_enabled=False, cors_credentials=True)) == []
+
+
+def test_the_null_origin_is_never_echoed_nor_listed() -> None:
+    """Sandboxed iframes, file:// pages and redirects send `Origin: null`: any site can."""
+    listed = {"cors_origin": "https://a.example"}
+    for settings in (listed, {**listed, "cors_credentials": True}):
+        _, headers, _ = call(cors(**settings), "GET", {"origin": "null"})
+        assert headers == [(b"content-type", b"text/plain"), (b"vary", b"Origin")]
+        status, headers, _ = call(cors(**settings), "OPTIONS",
+                                  {"origin": "null", "access-control-request-method": "PUT"})
+        assert (status, headers) == (204, [(b"vary", b"Origin, Access-Control-Request-Headers")])
+    # `*` is a literal `*`, the same answer for every page and never with credentials.
+    _, headers, _ = call(cors(), "GET", {"origin": "null"})
+    assert headers == STAR_ACTUAL
+    message = ("CHARTER_CORS_ORIGIN lists 'null', which Charter never allows: sandboxed "
+               "iframes, file:// pages and redirects send it, so any site can claim it.")
+    for origins in ("null", "https://a.example, NULL"):
+        assert cors_problems(Settings(cors_origin=origins)) == [message]
+    assert cors_problems(Settings(cors_origin="null,*", cors_credentials=True)) == [
+        "CHARTER_CORS_CREDENTIALS is on with CHARTER_CORS_ORIGIN '*': every site could make "
+        "credentialed requests as its visitors. List the origins that may send credentials "
+        "(CHARTER_CORS_ORIGIN=https://app.example,https://admin.example), or turn "
+        "CHARTER_CORS_CREDENTIALS off.", message]
 
 
 def test_preflight_without_requested_headers_allows_none() -> None:
@@ -90,61 +171,36 @@ def test_preflight_uses_configured_max_age() -> None:
     assert dict(headers)[b"access-control-max-age"] == b"600"
 
 
-def test_star_without_credentials_is_sent_literally() -> None:
-    _, headers, _ = call(cors(cors_credentials=False), "OPTIONS", preflight())
-    assert headers == [
-        (b"access-control-allow-origin", b"*"),
-        (b"access-control-allow-methods", b"GET,HEAD,PUT,PATCH,POST,DELETE"),
-        (b"access-control-max-age", b"86400"),
-        (b"access-control-allow-headers", b"content-type, x-api-key"),
-        (b"vary", b"Access-Control-Request-Headers"),
-    ]
-    status, headers, _ = call(cors(cors_credentials=False), "GET", {"origin": ORIGIN})
-    assert status == 200
-    assert headers == [
-        (b"content-type", b"text/plain"),
-        (b"access-control-allow-origin", b"*"),
-        (b"access-control-expose-headers", b"etag, location, x-request-id"),
-    ]
-
-
 def test_options_without_request_method_is_passed_on() -> None:
     inner = Inner()
     status, headers, body = call(cors(inner), "OPTIONS", {"origin": ORIGIN})
     assert (status, body) == (200, b"hello")
     assert len(inner.scopes) == 1
-    assert dict(headers)[b"access-control-allow-origin"] == ORIGIN.encode()
-
-
-def test_actual_request_gets_cors_headers_and_reaches_the_app() -> None:
-    inner = Inner()
-    status, headers, body = call(cors(inner), "GET", {"origin": ORIGIN})
-    assert (status, body) == (200, b"hello")
-    assert len(inner.scopes) == 1
-    assert headers == [
-        (b"content-type", b"text/plain"),
-        (b"access-control-allow-origin", ORIGIN.encode()),
-        (b"access-control-allow-credentials", b"true"),
-        (b"access-control-expose-headers", b"etag, location, x-request-id"),
-        (b"vary", b"Origin"),
-    ]
+    assert headers == STAR_ACTUAL
 
 
 def test_origin_is_added_to_an_existing_vary() -> None:
     inner = Inner(headers=[(b"vary", b"Accept-Encoding")])
-    _, headers, _ = call(cors(inner), "GET", {"origin": ORIGIN})
+    _, headers, _ = call(cors(inner, cors_origin=ORIGIN), "GET", {"origin": ORIGIN})
     assert [v for k, v in headers if k == b"vary"] == [b"Accept-Encoding, Origin"]
+    # A literal `*` is the same for every origin: the app's Vary stays as it is.
+    _, headers, _ = call(cors(inner), "GET", {"origin": ORIGIN})
+    assert [v for k, v in headers if k == b"vary"] == [b"Accept-Encoding"]
 
 
 def test_vary_already_naming_origin_or_star_is_kept() -> None:
     for vary in (b"origin", b"Accept, Origin", b"*"):
-        _, headers, _ = call(cors(Inner(headers=[(b"vary", vary)])), "GET", {"origin": ORIGIN})
+        inner = Inner(headers=[(b"vary", vary)])
+        _, headers, _ = call(cors(inner, cors_origin=ORIGIN), "GET", {"origin": ORIGIN})
         assert [v for k, v in headers if k == b"vary"] == [vary]
 
 
 def test_the_apps_own_cors_headers_are_replaced() -> None:
-    inner = Inner(headers=[(b"Access-Control-Allow-Origin", b"https://evil.example")])
+    inner = Inner(headers=[(b"Access-Control-Allow-Origin", b"https://evil.example"),
+                           (b"Access-Control-Allow-Credentials", b"true")])
     _, headers, _ = call(cors(inner), "GET", {"origin": ORIGIN})
+    assert headers == STAR_ACTUAL[1:]
+    _, headers, _ = call(cors(inner, **CREDENTIALED), "GET", {"origin": ORIGIN})
     allow = [v for k, v in headers if k.lower() == b"access-control-allow-origin"]
     assert allow == [ORIGIN.encode()]
 
@@ -254,9 +310,9 @@ def test_through_an_http_client() -> None:
     pre, actual = asyncio.run(main())
     assert pre.status_code == 204
     assert pre.headers["access-control-allow-headers"] == "Content-Type"
-    assert pre.headers["access-control-allow-origin"] == ORIGIN
+    assert pre.headers["access-control-allow-origin"] == "*"
     assert actual.status_code == 200
     assert actual.text == "hello"
-    assert actual.headers["access-control-allow-origin"] == ORIGIN
-    assert actual.headers["access-control-allow-credentials"] == "true"
+    assert actual.headers["access-control-allow-origin"] == "*"
+    assert "access-control-allow-credentials" not in actual.headers
     assert actual.headers["access-control-expose-headers"] == "etag, location, x-request-id"

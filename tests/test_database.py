@@ -33,9 +33,11 @@ from sqlalchemy import (
     text,
 )
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 
 from server.data.database import Database, normalize_url, translate
+from server.data.patterns import portable_regexp
 from server.errors import DatabaseUnavailable, HttpError, NotFound, render_error
 from tests.databases import DIALECTS, SERVERS, body, database_url, error_body
 from tests.proxy import Proxy, free_port
@@ -120,6 +122,70 @@ def test_in_memory_sqlite_is_one_database_for_every_thread() -> None:
             assert connection.exec_driver_sql("SELECT count(*) FROM note").scalar() == 160
     finally:
         database.close()
+
+
+def test_sqlites_regexp_is_re2_with_the_portable_end(tmp_path: Path) -> None:
+    """Every SQLite database gets it, bounded or not: Python's `re` would backtrack."""
+    for database in (Database("sqlite://"), Database(f"sqlite:///{tmp_path}/app.db",
+                                                     statement_timeout=5)):
+        try:
+            with database.read() as connection:
+                def matches(value: str, pattern: str, fold: bool = False) -> object:
+                    return connection.execute(text("SELECT :value REGEXP :pattern"), {
+                        "value": value, "pattern": portable_regexp(pattern, fold)}).scalar()
+
+                assert matches("ab", "b$") == 1
+                assert matches("ab\n", "b$") == 0  # the very end, not before a last newline
+                assert matches("AB", "^ab$", fold=True) == 1
+                assert matches("a" * 25 + "!", "(a|a)*$") == 1
+                assert connection.execute(text("SELECT NULL REGEXP 'a'")).scalar() is None
+                with pytest.raises(OperationalError, match="user-defined function raised"):
+                    connection.execute(text("SELECT 'ab' REGEXP 'a(?=b)'"))  # not RE2's
+        finally:
+            database.close()
+
+
+@pytest.mark.parametrize("name", SERVERS)
+def test_the_statement_timeout_reaches_the_server(name: str, tmp_path: Path) -> None:
+    url = make_url(database_url(name, tmp_path))
+    if name == "postgresql":
+        url = url.update_query_dict({"options": "-c lock_timeout=1234"})  # kept beside it
+    show = {"postgresql": "SELECT current_setting('statement_timeout'), "
+                          "current_setting('lock_timeout')",
+            "mysql": "SELECT @@SESSION.max_statement_time, 0"}[name]
+    for timeout, expected in ((2, {"postgresql": ("2s", "1234ms"), "mysql": (2, 0)}[name]),
+                              (None, {"postgresql": ("0", "1234ms"), "mysql": (0, 0)}[name])):
+        database = Database(url.render_as_string(hide_password=False),
+                            statement_timeout=timeout)
+        try:
+            with database.read() as connection:
+                assert tuple(connection.execute(text(show)).one()) == expected
+        finally:
+            database.close()
+
+
+def test_a_statement_runs_as_long_as_it_needs_without_a_statement_timeout(
+        tmp_path: Path) -> None:
+    """`charter migrate` opens its database so; the server passes CHARTER_STATEMENT_TIMEOUT."""
+    count = text("WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n "
+                 "WHERE i < 1500000) SELECT count(*) FROM n")  # half a second or so
+    for timeout, answers in ((0.05, False), (None, True), (0, True)):
+        database = Database(f"sqlite:///{tmp_path}/app.db", statement_timeout=timeout)
+        try:
+            if answers:
+                with database.read() as connection:
+                    assert connection.execute(count).scalar() == 1_500_000
+            else:
+                with pytest.raises(DatabaseUnavailable), database.read() as connection:
+                    connection.execute(count)
+        finally:
+            database.close()
+
+
+def test_a_negative_statement_timeout_is_refused() -> None:
+    with pytest.raises(ValueError, match="CHARTER_STATEMENT_TIMEOUT is -1: it must be a number "
+                                         "of seconds, or 0 for no bound"):
+        Database("sqlite://", statement_timeout=-1)
 
 
 # -- faults, on every database ------------------------------------------------------------

@@ -10,8 +10,9 @@ import pytest
 import yaml
 from openapi_spec_validator import OpenAPIV30SpecValidator, OpenAPIV31SpecValidator
 
-from server.data.derive import derive
+from server.data.derive import IF_MATCH_PATTERN, derive
 from server.data.entities import read_entities
+from server.data.schemas import INCLUDE_DESCRIPTION, LIMIT_DESCRIPTION
 from server.errors import InvalidParameterValue
 from server.parameters import RequestParts, compile_parameters
 from server.publish import Publisher
@@ -162,11 +163,13 @@ def test_collection_operations() -> None:
     paths = derived()["paths"]
     assert paths["/todos"]["post"]["requestBody"] == {
         "required": True, "content": {"application/json": {"schema": ref("NewTodo")}}}
-    assert paths["/todos"]["post"]["responses"] == {"200": {
+    created = paths["/todos"]["post"]["responses"]
+    assert list(created) == ["200"]
+    assert {k: v for k, v in created["200"].items() if k != "links"} == {
         "description": "Todo model instance",
         "headers": {"ETag": {"description": "The entity's version, for If-Match",
                              "schema": {"type": "string"}}},
-        "content": {"application/json": {"schema": ref("TodoWithRelations")}}}}
+        "content": {"application/json": {"schema": ref("TodoWithRelations")}}}
     # The examples are what the explorer sends unless edited: requests that work.
     assert paths["/todos"]["get"]["parameters"] == [{
         "name": "filter", "in": "query",
@@ -202,8 +205,8 @@ def test_item_operations_take_the_id_as_stored_and_guard_writes_with_if_match() 
     assert document["components"]["responses"]["Todo.NotFound"] == {
         "description": "No Todo has this id (code ENTITY_NOT_FOUND)"}
     if_match = {"name": "If-Match", "in": "header", "required": False,
-                "description": "Change the Todo only if its ETag is still this one",
-                "schema": {"type": "string"}}
+                "description": "Change the Todo only if its ETag is still this one (or `*`)",
+                "schema": {"type": "string", "pattern": IF_MATCH_PATTERN}}
     for method, body, word in (("patch", "TodoPartial", "PATCH"), ("put", "Todo", "PUT"),
                                ("delete", None, "DELETE")):
         operation = item[method]
@@ -252,12 +255,11 @@ def test_relation_operations() -> None:
     # hasMany: the path's {id} sets todoListId; hasManyThrough: the link is made, the id generated.
     assert schemas["NewTodoInTodoList"] == {
         "title": "NewTodoInTodoList", "type": "object",
-        "properties": {k: v for k, v in DOCUMENT["components"]["schemas"]["Todo"]["properties"]
-                       .items() if k not in ("id", "todoListId")},
+        "properties": {k: v for k, v in STORED.items() if k not in ("id", "todoListId")},
         "required": ["title"], "additionalProperties": False}
-    assert schemas["NewTodoListImageInTodoList"]["properties"] == {"value": {"type": "string"}}
+    assert schemas["NewTodoListImageInTodoList"]["properties"] == {"value": text(16383)}
     assert schemas["NewTagInTodo"] == {
-        "title": "NewTagInTodo", "type": "object", "properties": {"name": {"type": "string"}},
+        "title": "NewTagInTodo", "type": "object", "properties": {"name": text(16383)},
         "required": ["name"], "additionalProperties": False}
 
 
@@ -265,16 +267,30 @@ def test_relation_operations() -> None:
 
 TODO = DOCUMENT["components"]["schemas"]["Todo"]["properties"]
 VISIBLE = ["id", "title", "isComplete", "dueAt", "priority", "tag", "todoListId"]
+NUL_FREE = "^[^\\u0000]*$"
+"""Text a filter compares or a column stores holds no NUL character (PostgreSQL stores none)."""
+
+
+def text(limit: int, **declared: Any) -> dict[str, Any]:
+    """A free-text property as request bodies publish it: the column's length, no NUL, and the
+    explorer's usual sample (Swagger UI would sample the pattern at random)."""
+    return {"type": "string", **declared, "maxLength": declared.get("maxLength", limit),
+            "allOf": [{"pattern": NUL_FREE}], "example": "string"}
+
+
+STORED = {**TODO, "title": text(80, maxLength=80), "tag": ref("Charter.JsonValue"),
+          "secret": text(16383)}
+"""Todo's properties as request bodies publish them: what the columns keep."""
 
 
 def test_new_partial_and_with_relations() -> None:
     schemas = derived()["components"]["schemas"]
     assert schemas["NewTodo"] == {
         "title": "NewTodo", "type": "object",
-        "properties": {k: v for k, v in TODO.items() if k != "id"},
+        "properties": {k: v for k, v in STORED.items() if k != "id"},
         "required": ["title"], "additionalProperties": False}
     assert schemas["TodoPartial"] == {
-        "title": "TodoPartial", "type": "object", "properties": TODO,
+        "title": "TodoPartial", "type": "object", "properties": STORED,
         "additionalProperties": False}
     assert schemas["TodoWithRelations"] == {
         "title": "TodoWithRelations", "type": "object",
@@ -291,19 +307,25 @@ def test_new_partial_and_with_relations() -> None:
 def test_filter_fields_order_and_include() -> None:
     schemas = derived()["components"]["schemas"]
     paging = {"offset": {"type": "integer", "minimum": 0},
-              "limit": {"type": "integer", "minimum": 1, "example": 100},
+              "limit": {"type": "integer", "minimum": 1, "example": 100,
+                        "description": LIMIT_DESCRIPTION},
               "skip": {"type": "integer", "minimum": 0}}
+    include = {"type": "array", "items": ref("Todo.IncludeItem"),
+               "description": INCLUDE_DESCRIPTION}
     assert schemas["Todo.Filter"] == {
         "title": "Todo.Filter", "type": "object",
         "properties": {**paging, "order": ref("Todo.Order"), "where": ref("Todo.Where"),
-                       "fields": ref("Todo.Fields"),
-                       "include": {"type": "array", "items": ref("Todo.IncludeItem")}},
+                       "fields": ref("Todo.Fields"), "include": include},
         "additionalProperties": False}
     assert schemas["Todo.Filter1"] == {
         "title": "Todo.Filter", "type": "object",
         "properties": {**paging, "order": ref("Todo.Order"), "fields": ref("Todo.Fields"),
-                       "include": {"type": "array", "items": ref("Todo.IncludeItem")}},
+                       "include": include},
         "additionalProperties": False}
+    # The bounds that JSON Schema cannot state are stated in words, naming their settings.
+    assert "CHARTER_MAX_LIMIT" in LIMIT_DESCRIPTION
+    assert all(name in INCLUDE_DESCRIPTION for name in (
+        "CHARTER_MAX_INCLUDE_DEPTH", "CHARTER_MAX_LIMIT", "CHARTER_MAX_RESPONSE_ROWS"))
     assert "include" not in schemas["Tag.Filter"]["properties"]
     assert schemas["Todo.Fields"] == {"title": "Todo.Fields", "anyOf": [
         {"type": "object", "properties": {p: {"type": "boolean"} for p in VISIBLE},
@@ -326,10 +348,6 @@ def test_filter_fields_order_and_include() -> None:
                         "scope": ref("Tag.Filter")}}]}
     assert schemas["loopback.Count"] == {"title": "loopback.Count", "type": "object",
                                          "properties": {"count": {"type": "number"}}}
-
-
-NUL_FREE = "^[^\\u0000]*$"
-"""Text a filter compares holds no NUL character (PostgreSQL stores none)."""
 
 
 def operators(**operands: Any) -> dict[str, Any]:
@@ -388,6 +406,191 @@ def test_where_is_typed_operator_by_operator(version: str) -> None:
         "and": {"type": "array", "items": ref("Todo.Where")},
         "or": {"type": "array", "items": ref("Todo.Where")},
     }
+
+
+def test_bodies_publish_what_the_columns_keep() -> None:
+    document = copy.deepcopy(DOCUMENT)
+    todo = document["components"]["schemas"]["Todo"]
+    todo["properties"] |= {
+        "code": {"type": "string", "pattern": "^[A-Z]+$", "allOf": [{"minLength": 2}]},
+        "note": {"$ref": "#/components/schemas/Note"},
+        "meta": {"type": "object", "properties": {"n": {"type": "integer"}}},
+        "extra": {"description": "anything"},
+    }
+    document["components"]["schemas"]["Note"] = {"type": "string", "maxLength": 500}
+    before = copy.deepcopy(document)
+    result = derived(document)
+    assert document == before
+    schemas = result["components"]["schemas"]
+    stored = schemas["NewTodo"]["properties"]
+    # The user's own pattern stays where it was; the NUL rule joins their allOf.
+    # (The explorer samples their pattern: no example is made up that could break it.)
+    assert stored["code"] == {"type": "string", "pattern": "^[A-Z]+$", "maxLength": 16383,
+                              "allOf": [{"minLength": 2}, {"pattern": NUL_FREE}]}
+    # 3.0 ignores a $ref's siblings: the rules go beside it, in allOf.
+    assert stored["note"] == {"allOf": [{"$ref": "#/components/schemas/Note"},
+                                        {"maxLength": 500, "pattern": NUL_FREE}]}
+    # Untyped JSON is a JsonValue; a typed one is kept (the repository checks it all the same).
+    assert stored["tag"] == ref("Charter.JsonValue")
+    assert stored["extra"] == {
+        "minimum": -(2**63), "maximum": 2**64 - 1, "items": ref("Charter.JsonValue"),
+        "additionalProperties": ref("Charter.JsonValue"), "example": {},
+        "description": "anything"}
+    assert stored["meta"] == {"type": "object", "properties": {"n": {"type": "integer"}}}
+    # An enum's values are the user's; a date-time's format excludes NUL already.
+    assert stored["priority"] == TODO["priority"] and stored["dueAt"] == TODO["dueAt"]
+    # The entity's own schema is PUT's body: it says the same, the rest as written.
+    own = schemas["Todo"]
+    assert own["properties"] == {**schemas["TodoPartial"]["properties"]}
+    assert {k: v for k, v in own.items() if k != "properties"} == {
+        k: v for k, v in before["components"]["schemas"]["Todo"].items() if k != "properties"}
+    assert schemas["Note"] == {"type": "string", "maxLength": 500}
+    # openapi-spec-validator, which checks every spec at start-up, follows `items` inside
+    # `allOf` without end: the recursive JsonValue must never be inside one.
+    # Responses keep what the user wrote: a stored value satisfies it already.
+    assert schemas["TodoWithRelations"]["properties"]["title"] == TODO["title"]
+    assert problems_of(result) == []
+
+
+
+def test_a_json_value_is_one_that_comes_back_as_sent() -> None:
+    schemas = derived()["components"]["schemas"]
+    assert schemas["Charter.JsonValue"] == {
+        "title": "Charter.JsonValue",
+        "description": ("Any JSON value whose numbers lie within [-2^63, 2^64-1], nested at most "
+                        "CHARTER_MAX_JSON_DEPTH levels (16 unless configured)."),
+        "minimum": -(2**63), "maximum": 2**64 - 1,
+        "items": ref("Charter.JsonValue"), "additionalProperties": ref("Charter.JsonValue"),
+        "example": {}}
+    validator = SchemaValidators(derived(), "3.0").compile(ref("NewTodo"), direction="request")
+    assert validator.errors({"title": "t", "tag": {"a": [2**64 - 1, -(2**63), 1.5, "x", None]}}) == []
+    assert validator.errors({"title": "t", "tag": {"a": [[2**64]]}}) == [{
+        "path": "/tag/a/0/0", "code": "maximum", "message": "must be <= 18446744073709551615",
+        "info": {"comparison": "<=", "limit": 2**64 - 1}}]
+    # No JSON property, no JsonValue.
+    document = copy.deepcopy(DOCUMENT)
+    del document["components"]["schemas"]["Todo"]["properties"]["tag"]
+    assert "Charter.JsonValue" not in derived(document)["components"]["schemas"]
+
+
+def test_integers_beyond_javascripts_get_an_example_javascript_keeps() -> None:
+    """Swagger UI's sample of `maximum: 2**63-1` is that number, which JavaScript rounds up
+    past the maximum: "Try it out" would send a body the server refuses."""
+    document = to_31(DOCUMENT)
+    schemas_in = document["components"]["schemas"]
+    int64 = {"type": "integer", "format": "int64", "minimum": -(2**63), "maximum": 2**63 - 1}
+    schemas_in["TodoList"]["properties"]["id"] = {**int64}
+    schemas_in["Todo"]["properties"] |= {
+        "todoListId": {**int64},
+        "big": {"type": "integer", "minimum": 2**60},
+        "huge": {"type": "integer", "minimum": -(2**62), "maximum": -(2**61)},
+        "given": {**int64, "example": 7},
+        "rank": {"type": "integer", "exclusiveMinimum": 0, "maximum": 2**63 - 1},
+        "small": {"type": "integer", "maximum": 2**31 - 1},
+    }
+    result = derived(document)
+    schemas = result["components"]["schemas"]
+    for variant in ("NewTodo", "TodoPartial", "TodoWithRelations", "Todo", "NewTodoInTodoList"):
+        properties = schemas[variant]["properties"]
+        if "todoListId" in properties:
+            assert properties["todoListId"] == {**int64, "example": 1}, variant
+        assert properties["big"] == {"type": "integer", "minimum": 2**60}, variant  # none safe
+        assert "example" not in properties["huge"], variant
+        assert properties["given"]["example"] == 7
+        assert properties["rank"]["example"] == 1
+        assert "example" not in properties["small"]
+    id_parameter = result["paths"]["/todo-lists/{id}"]["get"]["parameters"][0]
+    assert id_parameter["schema"] == {"type": "integer", "format": "int64",
+                                      "minimum": -(2**63), "maximum": 2**63 - 1, "example": 1}
+    document = copy.deepcopy(DOCUMENT)
+    document["components"]["schemas"]["Todo"]["properties"]["low"] = {
+        "type": "integer", "minimum": 5, "maximum": 2**63 - 1}
+    assert derived(document)["components"]["schemas"]["NewTodo"]["properties"]["low"][
+        "example"] == 5
+
+
+@pytest.mark.parametrize(("value", "valid"), [
+    ("*", True), ('"abc"', True), ('W/"abc"', True), ('""', True), ('"a", W/"b"', True),
+    ('"a",\t"b"', True), ('"\x80\xff"', True),
+    ("", False), ("abc", False), ('"a" "b"', False), ('"a",', False), ('"a b"', False),
+    ('w/"a"', False), ('*, "a"', False), ('"a""', False),
+])
+def test_if_match_takes_rfc_9110_entity_tags(value: str, valid: bool) -> None:
+    document = derived()
+    operation = document["paths"]["/todos/{id}"]["patch"]
+    parser = compile_parameters(operation["parameters"], SchemaValidators(document, "3.0"),
+                                document)
+    parts = RequestParts({"id": "1"}, "", {"if-match": value}, {})
+    if valid:
+        assert parser.parse(parts)["If-Match"] == value
+    else:
+        with pytest.raises(InvalidParameterValue):
+            parser.parse(parts)
+
+
+def link(operation_id: str, id_: str, *, if_match: bool = False) -> dict[str, Any]:
+    parameters = {"id": id_}
+    if if_match:
+        parameters["header.If-Match"] = "$response.header.ETag"
+    return {"operationId": operation_id, "parameters": parameters}
+
+
+def item_links(controller: str, id_: str, *relations: str) -> dict[str, Any]:
+    links = {f"{controller}.findById": link(f"{controller}.findById", id_)}
+    links |= {f"{controller}.{action}": link(f"{controller}.{action}", id_, if_match=True)
+              for action in ("updateById", "replaceById", "deleteById")}
+    return links | {name: link(name, id_) for name in relations}
+
+
+def test_responses_that_hold_an_item_link_to_its_operations() -> None:
+    paths = derived()["paths"]
+    # Not to a relation's DELETE: it empties a collection, which lives on. Nor to a one-to-one
+    # GET (belongsTo, hasOne): the item may have none, and a link promises it is there.
+    todo_relations = ("TodoTagController.find", "TodoTagController.create",
+                      "TodoTagController.patch")
+    list_relations = ("TodoListTodoController.find", "TodoListTodoController.create",
+                      "TodoListTodoController.patch", "TodoListTodoListImageController.create")
+    body_id = "$response.body#/id"
+    assert paths["/todos"]["post"]["responses"]["200"]["links"] == item_links(
+        "TodoController", body_id, *todo_relations)
+    assert paths["/todo-lists"]["post"]["responses"]["200"]["links"] == item_links(
+        "TodoListController", body_id, *list_relations)
+    # Reading or changing an item hands on its id and its new ETag.
+    item = paths["/todos/{id}"]
+    for method, status in (("get", "200"), ("patch", "204"), ("put", "204")):
+        expected = item_links("TodoController", "$request.path.id", *todo_relations)
+        if method == "get":
+            del expected["TodoController.findById"]  # no link to read it again
+        assert item[method]["responses"][status]["links"] == expected
+    assert "links" not in item["delete"]["responses"]["204"]
+    # A relation's create and one-to-one GETs lead to the target's item.
+    assert paths["/todo-lists/{id}/todos"]["post"]["responses"]["200"]["links"] == item_links(
+        "TodoController", body_id, *todo_relations)
+    assert paths["/todos/{id}/todo-list"]["get"]["responses"]["200"]["links"] == item_links(
+        "TodoListController", body_id, *list_relations)
+    assert paths["/todo-lists/{id}/todo-list-image"]["get"]["responses"]["200"].get(
+        "links") is None  # TodoListImage has no routes of its own
+    # TodoListImage has no routes of its own: nothing to link to.
+    assert "links" not in paths["/todo-lists/{id}/todo-list-image"]["post"]["responses"]["200"]
+    # Lists and counts name no single item.
+    assert "links" not in paths["/todos"]["get"]["responses"]["200"]
+    assert "links" not in paths["/todo-lists/{id}/todos"]["patch"]["responses"]["200"]
+
+
+def test_links_lead_only_to_operations_that_were_derived() -> None:
+    document = copy.deepcopy(DOCUMENT)
+    document["components"]["schemas"]["Tag"]["x-crud"]["readonly"] = True
+    document["paths"] = {"/todos/{todoId}": {"get": {
+        "operationId": "getTodo", "responses": {"200": {"description": "a todo"}},
+        "parameters": [{"name": "todoId", "in": "path", "required": True,
+                        "schema": {"type": "integer"}}]}}}
+    result = derived(document)
+    paths = result["paths"]
+    # /todos/{id} is the user's: only the relation routes are linked to.
+    assert set(paths["/todos"]["post"]["responses"]["200"]["links"]) == {
+        "TodoTagController.find"}
+    assert "links" not in paths["/tags/{id}"]["get"]["responses"]["200"]
+    assert problems_of(result) == []
 
 
 def test_hidden_properties_are_accepted_but_never_shown_or_filtered() -> None:
@@ -491,11 +694,11 @@ def test_the_published_document_adds_the_data_layers_errors() -> None:
     def declared(path: str, method: str) -> list[str]:
         return sorted(paths[path][method]["responses"])
 
-    assert declared("/todos", "get") == ["200", "400", "404", "405", "500", "503"]
+    assert declared("/todos", "get") == ["200", "400", "404", "405", "431", "500", "503"]
     assert declared("/todos", "post") == [
-        "200", "400", "404", "405", "409", "413", "415", "422", "500", "503"]
+        "200", "400", "404", "405", "408", "409", "413", "415", "422", "431", "500", "503"]
     assert declared("/todos/{id}", "delete") == [
-        "204", "400", "404", "405", "409", "412", "500", "503"]
+        "204", "400", "404", "405", "409", "412", "431", "500", "503"]
     assert paths["/todos/{id}"]["delete"]["responses"]["412"] == {
         "description": "The Todo changed since the ETag sent in If-Match",
         "content": {"application/json": {"schema": ref("Charter.Error")}}}

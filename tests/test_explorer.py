@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import re
 from html.parser import HTMLParser
 
@@ -47,8 +49,43 @@ def test_index_is_html_and_never_cached() -> None:
     assert response is not None
     assert response.status == 200
     assert response.media_type == "text/html; charset=utf-8"
-    assert response.headers == {"cache-control": "no-cache"}
+    assert set(response.headers) == {"cache-control", "content-security-policy"}
+    assert response.headers["cache-control"] == "no-cache"
     assert response.body.startswith(b"<!DOCTYPE html>")
+
+
+def _policy(explorer: Explorer) -> dict[str, str]:
+    response = explorer.find(explorer.prefix + "/")
+    assert response is not None
+    directives = response.headers["content-security-policy"].split("; ")
+    return dict(directive.split(" ", 1) for directive in directives)
+
+
+def test_index_has_a_content_security_policy() -> None:
+    explorer = Explorer()
+    policy = _policy(explorer)
+    inline = re.findall(r"<script>(.*?)</script>", _index(explorer), re.DOTALL)
+    assert len(inline) == 1
+    digest = base64.b64encode(hashlib.sha256(inline[0].encode()).digest()).decode()
+    assert policy == {
+        "default-src": "'self'",
+        "script-src": f"'self' 'sha256-{digest}'",  # the inline script, and nothing else inline
+        "style-src": "'self' 'unsafe-inline'",       # Swagger UI sets styles inline
+        "img-src": "'self' data:",                   # and draws icons from data: URLs
+        "connect-src": "'self'",
+        "frame-ancestors": "'self'",                 # no clickjacking of "Try it out"
+        "base-uri": "'self'",
+        "form-action": "'self'",
+        "object-src": "'none'",
+    }
+
+
+def test_the_policy_follows_the_spec_url() -> None:
+    # The hash changes with the script, which names the spec; a spec elsewhere may be fetched.
+    here, there = Explorer(), Explorer(spec_url="https://specs.example/api/openapi.json")
+    assert _policy(here)["script-src"] != _policy(there)["script-src"]
+    assert _policy(there)["connect-src"] == "'self' https://specs.example"
+    assert _policy(Explorer("/api/docs"))["connect-src"] == "'self'"
 
 
 def test_index_references_local_assets_only() -> None:

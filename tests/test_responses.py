@@ -25,8 +25,19 @@ def test_json_by_default_with_headers() -> None:
     start, body = sent(response)
     assert start["status"] == 201
     assert start["headers"] == [(b"content-length", b"11"), (b"content-type", b"application/json"),
-                                (b"location", b"/x/1")]
+                                (b"location", b"/x/1"), (b"x-content-type-options", b"nosniff")]
     assert body["body"] == b'{"ok":true}'
+
+
+def test_every_response_forbids_sniffing_once() -> None:
+    for response in (Response({"a": 1}), Response.json(200, b"{}"), Response(None, status=204),
+                     Response("<p>", media_type="text/html"), Response.raw(404, {}, b"")):
+        start, _ = sent(response)
+        assert start["headers"].count((b"x-content-type-options", b"nosniff")) == 1, response
+    # A handler that sets its own value keeps it.
+    own = Response("x", media_type="text/plain", headers={"X-Content-Type-Options": "other"})
+    start, _ = sent(own)
+    assert [v for k, v in start["headers"] if k == b"x-content-type-options"] == [b"other"]
 
 
 def test_bytes_text_and_no_content() -> None:

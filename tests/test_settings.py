@@ -17,7 +17,9 @@ def test_defaults() -> None:
     assert settings.error_format == "loopback"
     assert settings.max_body_size == 1024 * 1024
     assert (settings.cors_origin, settings.cors_credentials, settings.cors_max_age) == (
-        "*", True, 86400)
+        "*", False, 86400)
+    assert settings.forwarded_allow_ips == ()
+    assert settings.allow_unenforced_security is False
 
 
 def test_environment_then_overrides() -> None:

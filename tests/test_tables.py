@@ -20,7 +20,16 @@ from sqlalchemy.schema import CreateIndex, CreateTable
 
 from server.data.database import Database
 from server.data.entities import Entity, Property, read_entities
-from server.data.tables import build_tables, from_db, new_id, to_db
+from server.data.tables import (
+    MAX_JSON_DEPTH,
+    TEXT_LENGTH,
+    build_tables,
+    from_db,
+    new_id,
+    storage_errors,
+    text_limits,
+    to_db,
+)
 from server.errors import InvalidReference, InvalidValue, UniqueViolation
 from tests.databases import DIALECTS, body, database_with, error_body
 
@@ -252,6 +261,84 @@ def test_from_db(kind: str, value: Any, shown: Any) -> None:
     assert converted == shown and type(converted) is type(shown)
 
 
+# -- what a column keeps --------------------------------------------------------------------------
+
+def test_text_limits_are_what_every_database_keeps() -> None:
+    """A declared maxLength; a key's share of MySQL's 3072-byte index key; else TEXT's 16383."""
+    assert text_limits(ENTITIES) == {
+        "Shelf": {"name": TEXT_LENGTH},
+        "Label": {"text": 20},
+        "Book": {"title": 200, "isbn": 384, "size": 5, "notes": TEXT_LENGTH},
+    }
+
+
+def nested(levels: int, leaf: Any = 1) -> Any:
+    for _ in range(levels):
+        leaf = [leaf]
+    return leaf
+
+
+def detail(path: str, code: str, message: str, **info: Any) -> dict[str, Any]:
+    return {"path": path, "code": code, "message": message, "info": info}
+
+
+NUL_FREE = "^[^\\u0000]*$"
+
+
+@pytest.mark.parametrize(("kind", "value", "found"), [
+    ("string", "ok", []),
+    ("string", "a\x00b", [detail("/p", "pattern", f'must match pattern "{NUL_FREE}"',
+                                 pattern=NUL_FREE)]),
+    ("enum", "\x00", [detail("/p", "pattern", f'must match pattern "{NUL_FREE}"',
+                             pattern=NUL_FREE)]),
+    ("string", "\ud800", [detail("/p", "type", "must be text without lone surrogates",
+                                 type="string")]),
+    ("string", "abc", [detail("/p", "maxLength", "must NOT have more than 2 characters",
+                              limit=2)]),
+    ("json", nested(2), []),
+    ("json", {"a": nested(2)}, [detail("/p/a/0", "maxDepth",
+                                       "must NOT be nested deeper than 2 levels", limit=2)]),
+    ("json", {"a/b": {"~": 2**64}}, [detail("/p/a~1b/~0", "maximum",
+                                            "must be <= 18446744073709551615",
+                                            comparison="<=", limit=2**64 - 1)]),
+    ("json", [-(2**63) - 1], [detail("/p/0", "minimum", "must be >= -9223372036854775808",
+                                     comparison=">=", limit=-(2**63))]),
+    ("json", 1e300, [detail("/p", "maximum", "must be <= 18446744073709551615",
+                            comparison="<=", limit=2**64 - 1)]),
+    ("json", [float("nan")], [detail("/p/0", "type", "must be a finite number", type="number")]),
+    ("json", {1: "one"}, [detail("/p", "propertyNames", "must have text property names",
+                                 propertyName="1")]),
+    ("json", ["\ud800"], [detail("/p/0", "type", "must be text without lone surrogates",
+                                 type="string")]),
+    ("json", {"when": dt.date(2026, 1, 1)}, [detail("/p/when", "type", "must be a JSON value",
+                                                    type="date")]),
+    # The first fault in document order, whatever the nesting.
+    ("json", [[2**64], 2**65], [detail("/p/0/0", "maximum", "must be <= 18446744073709551615",
+                                       comparison="<=", limit=2**64 - 1)]),
+    ("json", {"k\x00": ["v\x00", 2**64 - 1, -(2**63), 0.5, True, None]}, []),
+    ("int64", 2**70, []),  # to_db's to refuse
+])
+def test_storage_errors(kind: str, value: Any, found: list[dict[str, Any]]) -> None:
+    assert storage_errors(prop(kind), value, max_length=2, max_depth=2) == found
+
+
+def test_a_long_max_length_gets_a_column_that_holds_it() -> None:
+    """A utf8mb4 VARCHAR holds 16383 characters, PostgreSQL's VARCHAR(n) 10485760."""
+    schemas = {"Essay": {"type": "object", "x-entity": {"table": f"{P}essay"}, "properties": {
+        "id": {"type": "integer"}, "body": {"type": "string", "maxLength": 20000},
+        "book": {"type": "string", "maxLength": 5_000_000},
+        "saga": {"type": "string", "maxLength": 20_000_000}}}}
+    table = build_tables(read_entities({"components": {"schemas": schemas}})[0]).tables[
+        f"{P}essay"]
+    mysql_columns = ddl(table, "mysql")[0]
+    assert (mysql_columns["body"], mysql_columns["book"], mysql_columns["saga"]) == (
+        "MEDIUMTEXT COLLATE utf8mb4_0900_bin", "LONGTEXT COLLATE utf8mb4_0900_bin",
+        "LONGTEXT COLLATE utf8mb4_0900_bin")
+    postgresql_columns = ddl(table, "postgresql")[0]
+    assert (postgresql_columns["body"], postgresql_columns["saga"]) == (
+        'VARCHAR(20000) COLLATE "C"', 'VARCHAR COLLATE "C"')
+
+
 def test_new_ids_are_uuids_for_uuid_ids_only() -> None:
     generated = new_id(prop("uuid"))
     assert isinstance(generated, str) and str(uuid.UUID(generated)) == generated
@@ -319,6 +406,34 @@ def test_extreme_numbers_keep_their_value(database: Database) -> None:
     shown = round_trip(database, BOOK, ENTITIES["Book"], row)
     assert (shown["year"], shown["pages"], shown["price"]) == (
         -(2**31), -(2**63), 1.7976931348623157e308)
+
+
+def test_the_longest_values_allowed_are_kept(database: Database) -> None:
+    """What the limits promise, on each database: TEXT_LENGTH four-byte characters (MariaDB's
+    TEXT holds 65,535 bytes), JSON nested MAX_JSON_DEPTH levels, the 64-bit integers' ends."""
+    row = {"id": str(uuid.uuid4()), "title": "t", "notes": "\U0001f600" * TEXT_LENGTH,
+           "meta": nested(MAX_JSON_DEPTH - 2, {"ends": [2**64 - 1, -(2**63)]})}
+    assert round_trip(database, BOOK, ENTITIES["Book"], row) == row
+    if database.dialect == "mysql":  # why the depth stops there
+        with pytest.raises(InvalidValue):
+            round_trip(database, BOOK, ENTITIES["Book"], {**row, "meta": [row["meta"]]})
+
+
+def test_a_long_max_length_is_kept(database: Database) -> None:
+    schemas = {f"Ttab{os.getpid()}Essay": {
+        "type": "object", "x-entity": {"table": f"{P}essay"},
+        "properties": {"id": {"type": "integer"}, "body": {"type": "string", "maxLength": 20000}}}}
+    entities = read_entities({"components": {"schemas": schemas}})[0]
+    metadata = build_tables(entities)
+    try:
+        with database.write() as connection:
+            metadata.create_all(connection)
+        row = {"id": 1, "body": "\U0001f600" * 20000}
+        entity = next(iter(entities.values()))
+        assert round_trip(database, metadata.tables[f"{P}essay"], entity, row) == row
+    finally:
+        with database.write() as connection:
+            metadata.drop_all(connection, checkfirst=True)
 
 
 def test_an_integral_number_reads_back_as_an_integer(database: Database) -> None:

@@ -20,8 +20,16 @@ marked `x-crud: {path: /todos}` (here `Todo`, with `TodoList` hasMany `todos`):
 `readonly: true` keeps find, findById and count (and the relations' GETs). Each operation is
 marked `x-charter-derived: {entity, action[, relation]}`, which the runtime binds to a built-in
 action unless a handler answers its operationId. What the user wrote wins: a schema name or a
-(path, method) already in the document is kept as written. Error responses the server gives
-(400, 409, 503...) are added when the spec is published (`publish.py`), as for any operation.
+(path, method) already in the document is kept as written, with one addition: an entity's own
+schema (PUT's body) says what its table keeps, as the derived bodies do (`schemas.py`). Error
+responses the server gives (400, 409, 503...) are added when the spec is published
+(`publish.py`), as for any operation.
+
+Responses that hold an item link to the operations on that item (OpenAPI `links`): `POST /todos`
+to `GET/PATCH/PUT/DELETE /todos/{id}` (with its ETag as `If-Match`) and to `/todos/{id}/...`
+(but for a relation's DELETE, which empties a collection); a relation's create to its target's
+item. Clients, and schemathesis's stateful phase, follow the relationships the server has rather
+than guessing them from paths.
 """
 
 from __future__ import annotations
@@ -35,18 +43,29 @@ from typing import Any
 from server.data.entities import Entity, Relation
 from server.data.schemas import (
     COUNT,
+    JSON_VALUE,
     count_schema,
     entity_schemas,
+    js_safe,
+    json_value_schema,
     new_in_source_schema,
     ref,
+    stored_properties,
     value_schema,
 )
+from server.data.tables import text_limits
 from server.operations import DERIVED
+from server.refs import escape
 from server.spec import HTTP_METHODS
 from server.types import Schema
 
 _TEMPLATE = re.compile(r"\{[^{}]*\}")
 _ETAG = "ETag"
+_ETAG_TAG = r'(?:W/)?"[\x21\x23-\x7E\x80-\xFF]*"'
+IF_MATCH_PATTERN = rf"^(?:\*|{_ETAG_TAG}(?:[ \t]*,[ \t]*{_ETAG_TAG})*)$"
+"""RFC 9110's If-Match: `*`, or a comma-separated list of (strong or weak) entity tags. An empty
+value, which can match nothing, is refused (400) rather than answered 412."""
+_GUARDED = ("updateById", "replaceById", "deleteById")
 
 
 @dataclass(frozen=True)
@@ -77,14 +96,21 @@ def derive(document: Mapping[str, Any], entities: Mapping[str, Entity]) -> dict[
     components = derived["components"] = derived.get("components") or {}
     schemas = components["schemas"] = components.get("schemas") or {}
     responses = components.get("responses") or {}
+    limits = text_limits(entities)
     for entity in entities.values():
-        for name, schema in entity_schemas(entity, document, version).items():
+        variants = entity_schemas(entity, document, version, limits[entity.name])
+        for name, schema in variants.items():
             schemas.setdefault(name, schema)
+        _add_storage_rules(schemas.get(entity.name), entity, document, limits[entity.name])
     schemas.setdefault(COUNT, count_schema())
+    if any(prop.kind == "json" for entity in entities.values()
+           for prop in entity.properties.values()):
+        schemas.setdefault(JSON_VALUE, json_value_schema())
     routes = [route for entity in entities.values() if entity.crud is not None
-              for route in _routes(entity, entities, document, version, schemas)]
+              for route in _routes(entity, entities, document, version, schemas, limits)]
     paths = derived["paths"] = derived.get("paths") or {}
     added = _add_routes(paths, routes)
+    _add_links(added, entities)
     for entity in entities.values():
         name = f"{entity.name}.NotFound"
         if any(_refers_to(route.operation, name) for route in added):
@@ -98,8 +124,20 @@ def derive(document: Mapping[str, Any], entities: Mapping[str, Entity]) -> dict[
     return derived
 
 
+def _add_storage_rules(schema: Any, entity: Entity, document: Mapping[str, Any],
+                       limits: Mapping[str, int]) -> None:
+    """The entity's own schema (in the derived copy) with what its columns keep, as the derived
+    bodies have it: it is PUT's body, and should not accept what the table refuses."""
+    if not isinstance(schema, dict) or not isinstance(schema.get("properties"), dict):
+        return
+    stored = stored_properties(entity, document, limits)
+    schema["properties"] = {name: stored.get(name, prop)
+                            for name, prop in schema["properties"].items()}
+
+
 def _routes(entity: Entity, entities: Mapping[str, Entity], document: Mapping[str, Any],
-            version: str, schemas: dict[str, Any]) -> Iterator[_Route]:
+            version: str, schemas: dict[str, Any], limits: Mapping[str, Mapping[str, int]]
+            ) -> Iterator[_Route]:
     yield from _crud_routes(entity, version)
     targets = [relation.target for relation in entity.relations.values()]
     for relation in entity.relations.values():
@@ -108,7 +146,7 @@ def _routes(entity: Entity, entities: Mapping[str, Entity], document: Mapping[st
             relation.name)
         controller = f"{entity.name}{middle}Controller"
         yield from _relation_routes(entity, relation, entities, controller, document, version,
-                                    schemas)
+                                    schemas, limits[relation.target])
 
 
 def _crud_routes(entity: Entity, version: str) -> Iterator[_Route]:
@@ -155,7 +193,7 @@ def _crud_routes(entity: Entity, version: str) -> Iterator[_Route]:
 
 def _relation_routes(source: Entity, relation: Relation, entities: Mapping[str, Entity],
                      controller: str, document: Mapping[str, Any], version: str,
-                     schemas: dict[str, Any]) -> Iterator[_Route]:
+                     schemas: dict[str, Any], limits: Mapping[str, int]) -> Iterator[_Route]:
     """`lb4 relation`'s controller for one relation, under `{crud path}/{id}/{relation path}`."""
     assert source.crud is not None
     target = entities[relation.target]
@@ -170,7 +208,7 @@ def _relation_routes(source: Entity, relation: Relation, entities: Mapping[str, 
 
     new = f"New{to}In{source.name}"
     if writable and relation.kind != "belongsTo" and new not in _schema_names(document):
-        body = new_in_source_schema(relation, target, document)
+        body = new_in_source_schema(relation, target, document, limits)
         if schemas.setdefault(new, body) != body:  # another relation's, to the same target
             new = f"New{to}In{source.name}{_upper_first(relation.name)}"
             schemas.setdefault(new, {**body, "title": new})
@@ -226,7 +264,7 @@ def _id_parameter(entity: Entity, version: str) -> dict[str, Any]:
     declared = {key: value for key, value in entity.id_property.schema.items()
                 if key in ("type", "format", "enum", "pattern", "minimum", "maximum")}
     return {"name": "id", "in": "path", "required": True,
-            "schema": declared or value_schema(entity.id_property, version)}
+            "schema": js_safe(declared) if declared else value_schema(entity.id_property, version)}
 
 
 def _content_parameter(name: str, schema: str) -> dict[str, Any]:
@@ -241,8 +279,8 @@ def _content_parameter(name: str, schema: str) -> dict[str, Any]:
 
 def _if_match(name: str) -> dict[str, Any]:
     return {"name": "If-Match", "in": "header", "required": False,
-            "description": f"Change the {name} only if its ETag is still this one",
-            "schema": {"type": "string"}}
+            "description": f"Change the {name} only if its ETag is still this one (or `*`)",
+            "schema": {"type": "string", "pattern": IF_MATCH_PATTERN}}
 
 
 def _etag() -> dict[str, Any]:
@@ -302,6 +340,77 @@ def _add_routes(paths: dict[str, Any], routes: list[_Route]) -> list[_Route]:
         taken.add(route.operation["operationId"])
         added.append(route)
     return added
+
+
+def _add_links(added: list[_Route], entities: Mapping[str, Entity]) -> None:
+    """Link each added response that holds an item to the added operations on that item.
+
+    Only operations derived here are linked to: their `id` and `If-Match` parameters are known.
+    """
+    operations = {_key(route.operation[DERIVED]): route.operation["operationId"]
+                  for route in added}
+    for route in added:
+        marker = route.operation[DERIVED]
+        produced = _produced(marker, entities, route.method)
+        if produced is None:
+            continue
+        item, id_expression = produced
+        status = "204" if route.method in ("patch", "put") and not marker.get("relation") else "200"
+        response = route.operation["responses"].get(status)
+        links = _item_links(entities[item], id_expression, operations)
+        if route.method == "get":  # reading again tells nothing new
+            links.pop(route.operation["operationId"], None)
+        if isinstance(response, dict) and links:
+            response["links"] = links
+
+
+def _key(marker: Mapping[str, Any]) -> tuple[str, str, str | None]:
+    return marker["entity"], marker["action"], marker.get("relation")
+
+
+def _produced(marker: Mapping[str, Any], entities: Mapping[str, Entity], method: str
+              ) -> tuple[str, str] | None:
+    """The entity whose item a response is about, and a link expression for its id."""
+    entity = entities[marker["entity"]]
+    relation_name = marker.get("relation")
+    action = marker["action"]
+    if relation_name is None:
+        if action == "create":
+            return entity.name, f"$response.body#/{escape(entity.id)}"
+        if action in ("findById", "updateById", "replaceById"):
+            return entity.name, "$request.path.id"
+        return None
+    relation = entity.relations[relation_name]
+    one = method == "get" and not relation.many  # hasOne's and belongsTo's GET
+    if action == "create" or one:
+        target = entities[relation.target]
+        return target.name, f"$response.body#/{escape(target.id)}"
+    return None
+
+
+def _item_links(entity: Entity, id_expression: str,
+                operations: Mapping[tuple[str, str, str | None], str]) -> dict[str, Any]:
+    """Links to the operations on one item: by id (writes with its ETag), and its relations'.
+
+    Not to a relation's DELETE (`/todo-lists/{id}/todos`): it empties a collection that lives on,
+    and a client following links reads a DELETE as the end of what its path names (so does
+    schemathesis's use_after_free, which `--checks all` keeps on whatever the configuration).
+    Nor to a hasOne's or belongsTo's GET (`/todo-lists/{id}/todo-list-image`): the item may have
+    none, and a link promises that what it leads to is there (schemathesis's ST302 reads a 404
+    after a create as a created resource not found).
+    """
+    links: dict[str, Any] = {}
+    for (name, action, relation), operation_id in operations.items():
+        if name != entity.name or (relation is None and action not in ("findById", *_GUARDED)):
+            continue
+        if relation is not None and (action == "delete" or (
+                action.startswith("get") and not entity.relations[relation].many)):
+            continue
+        parameters: dict[str, str] = {"id": id_expression}
+        if relation is None and action in _GUARDED:
+            parameters["header.If-Match"] = f"$response.header.{_ETAG}"
+        links[operation_id] = {"operationId": operation_id, "parameters": parameters}
+    return links
 
 
 def _add_tags(document: dict[str, Any], added: list[_Route]) -> None:

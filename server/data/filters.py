@@ -19,8 +19,9 @@ The same filter gives the same rows on SQLite, PostgreSQL and MariaDB:
   PostgreSQL (`COLLATE "C"`), all of Unicode on MariaDB;
 - `regexp` takes a portable subset of regular expressions (literals, `.`, `^`, `$`, `[...]`,
   `\\d \\w \\s` and their negations, groups, `|`, `* + ? {m,n}`), rewritten into a form that
-  PostgreSQL's, MariaDB's (PCRE2) and Python's engines read alike: `.` is any character but a
-  newline, `$` the very end, `\\d` ASCII digits, and the `i` flag folds ASCII letters only;
+  PostgreSQL's, MariaDB's (PCRE2) and SQLite's (RE2, linear-time) engines read alike: `.` is
+  any character but a newline, `$` the very end, `\\d` ASCII digits, and the `i` flag folds
+  ASCII letters only;
 - NULLs sort first ascending and last descending, and the id breaks ties.
 """
 
@@ -52,7 +53,7 @@ MAX_DEPTH = 100
 MAX_VALUES = 10_000
 """How many values one where may hold: SQLite binds at most 32766 parameters per statement."""
 MAX_PATTERN = 1000
-"""The longest `regexp` pattern: SQLite runs patterns in Python's backtracking engine."""
+"""The longest `regexp` pattern: each database compiles it for every statement."""
 
 _FLOAT_MAX = int(sys.float_info.max)
 _TEXT_KINDS = frozenset({"string", "enum", "uuid"})

@@ -38,7 +38,7 @@ class DataModel:
         `database`, `repositories` (all, by entity name) and one `<entity>_repository` each:
         `todo_repository`, `todo_list_repository`...
         """
-        database = Database(settings.database_url)
+        database = Database(settings.database_url, statement_timeout=settings.statement_timeout)
         if settings.migrate:
             try:
                 migrate(database, self.metadata)
@@ -47,7 +47,9 @@ class DataModel:
                 raise
         repositories = Repositories(
             self.entities, self.metadata.tables, database, max_limit=settings.max_limit,
-            prohibited_keys=settings.prohibited_keys)
+            prohibited_keys=settings.prohibited_keys,
+            max_include_depth=settings.max_include_depth,
+            max_response_rows=settings.max_response_rows, max_json_depth=settings.max_json_depth)
         services: dict[str, Any] = {"database": database, "repositories": repositories}
         for name in self.entities:
             services[f"{snake_case(name)}_repository"] = repositories[name]

@@ -2,19 +2,35 @@
 
 `include` costs one query per relation and level, whatever the number of rows: the keys of all
 the rows found are collected and the related rows fetched with one `IN (...)` per batch of
-keys, never one query per row (the N+1 pattern).
+keys, never one query per row (the N+1 pattern). What one filter can make the server load is
+bounded three ways, all checked or enforced in SQL before rows are materialised:
+
+- depth: `include` nests at most `max_depth` levels (`CHARTER_MAX_INCLUDE_DEPTH`), else 400;
+- per parent: a relation adds at most its scope's `limit` items to each parent, capped at
+  `CHARTER_MAX_LIMIT` (a scope without a limit gets the cap), ranked in SQL with
+  `ROW_NUMBER() OVER (PARTITION BY key ORDER BY ...)`, so the rows past it are never sent;
+- in total: a response holds at most `max_rows` items (`CHARTER_MAX_RESPONSE_ROWS`), the parents
+  and every included item counted as often as it appears (a list included by 1000 todos counts
+  1000 times, and so does what it includes), else 400. When the per-parent cap times the
+  parents could pass it, the query is itself limited to what is left, plus one.
+
+A relation named twice in one include list is included once when both scopes are the same
+(`["todos", {"relation": "todos"}]`); with different scopes it is a 400, since both would write
+the same key (LoopBack resolves both and keeps whichever finishes last).
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import ColumnElement, Connection, select
+from sqlalchemy import BigInteger, ColumnElement, Connection, Select, func, literal, select
 
 from server.data.entities import Entity, Relation
 from server.data.filters import Source
+from server.data.tables import INT64, from_db
 from server.errors import EntityNotFound, InvalidParameterValue
 
 if TYPE_CHECKING:
@@ -24,23 +40,72 @@ BATCH = 500
 """Keys per `IN (...)`: well below every database's limit on bound parameters."""
 
 _SCOPE_KEYS = frozenset({"where", "fields", "order", "limit", "skip", "offset", "include"})
+_RANK = "charter_rank_"
+_OWNER = "charter_owner_"
+_LINKED = "charter_linked_"
+
+
+@dataclass(frozen=True)
+class Include:
+    """One relation to include, checked and compiled before any query: what to fetch for each
+    parent, what to show of it, and what it includes in turn."""
+
+    relation: Relation
+    target: Repository
+    scope: Mapping[str, Any]
+    """The scope as given (checked), to tell a repeat from a conflict."""
+    at: Source
+    """The include entry, for the 400 that names it."""
+    where: ColumnElement[bool] | None
+    order: list[ColumnElement[Any]]
+    limit: int
+    """Items per parent: the scope's limit, capped at CHARTER_MAX_LIMIT; 1 for belongsTo/hasOne."""
+    skip: int
+    fields: tuple[str, ...] | None
+    nested: tuple[Include, ...]
 
 
 class Inclusion:
-    """Resolves `include` for rows of any entity, following relations through the repositories."""
+    """Resolves `include` for rows of any entity, following relations through the repositories.
 
-    def __init__(self, repositories: Repositories) -> None:
+    `plan` checks and compiles an include filter (400s first, before any query); `load` adds
+    what it names to rows already found.
+    """
+
+    def __init__(self, repositories: Repositories, *, max_depth: int = 3,
+                 max_rows: int = 10_000) -> None:
         self.repositories = repositories
+        self.max_depth = max_depth
+        self.max_rows = max_rows
 
-    def include(self, connection: Connection, entity: Entity, rows: list[Item], include: Any,
-                source: Source) -> None:
-        """Add each included relation to `rows` (full rows, in place)."""
-        for relation, scope, at in self._items(entity, include, source):
-            if rows:
-                self._resolve(connection, relation, rows, scope, at)
+    def plan(self, entity: Entity, include: Any, source: Source,
+             depth: int = 1) -> tuple[Include, ...]:
+        """The relations `include` names, checked and compiled; `source` points at it."""
+        if not include:
+            return ()
+        if depth > self.max_depth:
+            raise _invalid(source, f"include nests at most {self.max_depth} levels deep "
+                                   f"(CHARTER_MAX_INCLUDE_DEPTH)", limit=self.max_depth)
+        planned: dict[str, Include] = {}
+        for relation, scope, at, scope_at in self._items(entity, include, source):
+            earlier = planned.get(relation.name)
+            if earlier is None:
+                planned[relation.name] = self._compile(relation, scope, at, scope_at, depth)
+            elif earlier.scope != scope:
+                raise _invalid(at, f"{relation.name!r} is included twice with different scopes; "
+                                   f"include a relation once", relation=relation.name)
+        return tuple(planned.values())
+
+    def load(self, connection: Connection, rows: list[Item], plan: tuple[Include, ...],
+             source: Source) -> None:
+        """Add the planned relations to `rows` (full rows, in place): at most `max_rows` items
+        in all, `rows` included. `source` points at the include, for the 400 over the limit."""
+        budget = _Budget(self.max_rows)
+        budget.charge(len(rows), source)
+        self._level(connection, rows, dict.fromkeys(map(id, rows), 1), plan, budget)
 
     def _items(self, entity: Entity, include: Any,
-               source: Source) -> list[tuple[Relation, Mapping[str, Any], Source]]:
+               source: Source) -> list[tuple[Relation, Mapping[str, Any], Source, Source]]:
         items = include if isinstance(include, list) else [include]
         resolved = []
         for i, item in enumerate(items):
@@ -54,7 +119,7 @@ class Inclusion:
                                        f"relation and scope")
             if not isinstance(name, str) or name not in entity.relations:
                 raise _invalid(at, f"{entity.name} has no relation {name!r} to include",
-                               name if isinstance(name, str) else None)
+                               **({"relation": name} if isinstance(name, str) else {}))
             relation = entity.relations[name]
             target = self.repositories[relation.target]
             scope_at = _at(at, "/scope") if isinstance(item, Mapping) else at
@@ -63,89 +128,145 @@ class Inclusion:
             if unknown:
                 raise _invalid(_at(scope_at, f"/{unknown[0]}"),
                                f"{unknown[0]!r} is not a filter key")
-            resolved.append((relation, checked, scope_at))
+            resolved.append((relation, checked, at, scope_at))
         return resolved
 
-    def _resolve(self, connection: Connection, relation: Relation, rows: list[Item],
-                 scope: Mapping[str, Any], at: Source) -> None:
+    def _compile(self, relation: Relation, scope: Mapping[str, Any], at: Source,
+                 scope_at: Source, depth: int) -> Include:
         target = self.repositories[relation.target]
-        if relation.kind == "belongsTo":
-            keys = _keys(rows, relation.key_from)
-            found = self._related(connection, target, relation.key_to, keys, scope, at)
-            by_key = {item[relation.key_to]: item for item in found}
-            for row in rows:
-                match = by_key.get(row.get(relation.key_from))
-                if match is not None:
-                    row[relation.name] = match
-            self._presented(connection, target, rows, relation, scope, at)
-            return
-        if relation.kind == "hasManyThrough":
-            groups = self._through(connection, relation, rows, scope, at)
+        filters = target.filters
+        where = filters.where(scope.get("where"), _at(scope_at, "/where"))
+        order = filters.order(scope.get("order"), _at(scope_at, "/order"))
+        limit, skip = filters.page(scope, scope_at)
+        if not relation.many:
+            limit, skip = 1, 0
+        fields = filters.fields(scope.get("fields"), _at(scope_at, "/fields"))
+        nested = self.plan(target.entity, scope.get("include"), _at(scope_at, "/include"),
+                           depth + 1)
+        return Include(relation, target, scope, at, where, order, limit, skip, fields, nested)
+
+    def _level(self, connection: Connection, rows: list[Item], weights: dict[int, int],
+               plan: tuple[Include, ...], budget: _Budget) -> None:
+        """Include `plan` in `rows`; `weights` says how often each row (by id) is shown."""
+        for include in plan:
+            groups = self._fetch(connection, include, rows, weights, budget)
+            # Each related item once (a list is the same item for all its todos), how often
+            # it will be shown, and that charged before anything it includes is read.
+            related: dict[int, Item] = {}
+            below: dict[int, int] = defaultdict(int)
+            shown_count = 0
+            for row, group in zip(rows, groups, strict=True):
+                if group:
+                    weight = weights[id(row)]
+                    shown_count += weight * len(group)
+                    for item in group:
+                        related[id(item)] = item
+                        below[id(item)] += weight
+            budget.charge(shown_count, include.at, include.relation.name)
+            if include.nested and related:
+                self._level(connection, list(related.values()), below, include.nested, budget)
+            shown = dict(zip(related, include.target.project(list(related.values()),
+                                                             include.fields), strict=True))
+            name = include.relation.name
+            if include.relation.many:
+                for row, group in zip(rows, groups, strict=True):
+                    row[name] = [shown[id(item)] for item in group]
+            else:
+                for row, group in zip(rows, groups, strict=True):
+                    if group:
+                        row[name] = shown[id(group[0])]
+
+    def _fetch(self, connection: Connection, include: Include, rows: list[Item],
+               weights: dict[int, int], budget: _Budget) -> list[list[Item]]:
+        """Each row's related items (full rows), in scope order, at most `include.limit` each
+        (belongsTo and hasOne: one, by their unique key or by the window)."""
+        relation, target = include.relation, include.target
+        key_from = relation.key_from
+        keys = _keys(rows, key_from)
+        parents = sum(weights[id(row)] for row in rows if row.get(key_from) is not None)
+        # Unless every parent's full share fits, no query may send more than is left (plus one,
+        # to know that it did not fit).
+        cap = None if budget.fits(parents * include.limit) else budget.left + 1
+        found: dict[Any, list[Item]] = defaultdict(list)
+        through_key = (self.repositories[relation.through.entity].entity
+                       .properties[relation.through.key_from] if relation.through else None)
+        for start in range(0, len(keys), BATCH):
+            query = self._query(include, keys[start:start + BATCH])
+            if cap is not None:
+                query = query.limit(cap)
+            result = connection.execute(query)
+            names = list(result.keys())
+            mapped = [dict(zip(names, row, strict=True)) for row in result]
+            if through_key is None:
+                for item in map(target.from_row, mapped):
+                    found[item[relation.key_to]].append(item)
+            else:
+                for row in mapped:
+                    found[from_db(through_key, row[_OWNER])].append(target.from_row(row))
+            if cap is not None:
+                cap -= len(mapped)
+                if cap <= 0:
+                    raise budget.exceeded(include.at, relation.name)
+        return [found.get(row.get(key_from), []) for row in rows]
+
+    def _query(self, include: Include, keys: list[Any]) -> Select[Any]:
+        """The related rows of `keys`, each carrying its owner's key; ranked per owner and cut to
+        the scope's skip and limit unless the key makes them one per owner already."""
+        relation, target = include.relation, include.target
+        table = target.table
+        conditions = [] if include.where is None else [include.where]
+        query = target.selection
+        if relation.through is not None:
+            through = self.repositories[relation.through.entity].table
+            links = select(through.c[relation.through.key_from].label(_OWNER),
+                           through.c[relation.through.key_to].label(_LINKED)).where(
+                through.c[relation.through.key_from].in_(keys)).distinct().subquery()
+            owner: ColumnElement[Any] = links.c[_OWNER]
+            query = query.add_columns(owner).join_from(
+                table, links, table.c[relation.key_to] == links.c[_LINKED])
         else:
-            keys = _keys(rows, relation.key_from)
-            found = self._related(connection, target, relation.key_to, keys, scope, at)
-            groups = defaultdict(list)
-            for item in found:
-                groups[item[relation.key_to]].append(item)
-        limit = scope.get("limit") if relation.many else 1
-        skip = (scope.get("skip", scope.get("offset")) or 0) if relation.many else 0
-        for row in rows:
-            group = groups.get(row.get(relation.key_from), [])
-            group = group[skip:] if skip else group
-            group = group[:limit] if isinstance(limit, int) else group
-            if relation.many:
-                row[relation.name] = group
-            elif group:
-                row[relation.name] = group[0]
-        self._presented(connection, target, rows, relation, scope, at)
+            owner = table.c[relation.key_to]
+            conditions.append(owner.in_(keys))
+        if not relation.many and (relation.kind == "hasOne"
+                                  or relation.key_to == target.entity.id):
+            return query.where(*conditions)  # unique: one row per key
+        rank = func.row_number().over(partition_by=owner, order_by=include.order)
+        ranked = query.add_columns(rank.label(_RANK)).where(*conditions).subquery()
+        names = [*target.entity.properties, *([_OWNER] if relation.through else [])]
+        # ROW_NUMBER() is a BIGINT; a skip may be as large (an INTEGER bound would overflow).
+        last = literal(min(include.skip + include.limit, INT64[1]), BigInteger())
+        window = [ranked.c[_RANK] <= last]
+        if include.skip:
+            window.append(ranked.c[_RANK] > literal(include.skip, BigInteger()))
+        by_owner = ranked.c[_OWNER] if relation.through else ranked.c[relation.key_to]
+        return (select(*(ranked.c[name] for name in names)).where(*window)
+                .order_by(by_owner, ranked.c[_RANK]))
 
-    def _related(self, connection: Connection, target: Repository, key: str, keys: list[Any],
-                 scope: Mapping[str, Any], at: Source) -> list[Item]:
-        """Full rows of `target` whose `key` is one of `keys`, in the scope's order."""
-        column = target.table.c[key]
-        found: list[Item] = []
-        for start in range(0, len(keys), BATCH):
-            batch = keys[start:start + BATCH]
-            found += target.select_rows(connection, scope, at, column.in_(batch), paged=False)
-        return found
 
-    def _through(self, connection: Connection, relation: Relation, rows: list[Item],
-                 scope: Mapping[str, Any], at: Source) -> dict[Any, list[Item]]:
-        assert relation.through is not None
-        through = self.repositories[relation.through.entity]
-        links: list[Item] = []
-        keys = _keys(rows, relation.key_from)
-        for start in range(0, len(keys), BATCH):
-            batch = keys[start:start + BATCH]
-            column = through.table.c[relation.through.key_from]
-            query = through.selection.where(column.in_(batch))
-            links += [dict(row) for row in connection.execute(query).mappings()]
-        target = self.repositories[relation.target]
-        target_keys = _keys(links, relation.through.key_to)
-        found = self._related(connection, target, relation.key_to, target_keys, scope, at)
-        position = {item[relation.key_to]: item for item in found}
-        linked: dict[Any, set[Any]] = defaultdict(set)
-        for link in links:
-            linked[link[relation.through.key_from]].add(link[relation.through.key_to])
-        return {source_key: [item for key, item in position.items() if key in targets]
-                for source_key, targets in linked.items()}
+class _Budget:
+    """The items one response may still hold."""
 
-    def _presented(self, connection: Connection, target: Repository, rows: list[Item],
-                   relation: Relation, scope: Mapping[str, Any], at: Source) -> None:
-        """Replace the full related rows by what the API shows (nested includes, fields)."""
-        related: list[Item] = []
-        for row in rows:
-            value = row.get(relation.name)
-            related += value if isinstance(value, list) else [value] if value else []
-        unique = list({id(item): item for item in related}.values())
-        shown = dict(zip((id(item) for item in unique),
-                         target.present(connection, unique, scope, at), strict=True))
-        for row in rows:
-            value = row.get(relation.name)
-            if isinstance(value, list):
-                row[relation.name] = [shown[id(item)] for item in value]
-            elif value is not None:
-                row[relation.name] = shown[id(value)]
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self.used = 0
+
+    @property
+    def left(self) -> int:
+        return self.limit - self.used
+
+    def fits(self, count: int) -> bool:
+        return self.used + count <= self.limit
+
+    def charge(self, count: int, at: Source, relation: str | None = None) -> None:
+        if not self.fits(count):
+            raise self.exceeded(at, relation)
+        self.used += count
+
+    def exceeded(self, at: Source, relation: str | None) -> InvalidParameterValue:
+        return _invalid(at, f"the response would hold more than {self.limit} items "
+                            f"(CHARTER_MAX_RESPONSE_ROWS); ask for fewer with limit, or narrow "
+                            f"the include with its scope's where or limit",
+                        **({"relation": relation} if relation else {}), limit=self.limit)
 
 
 class RelationRoutes:
@@ -254,7 +375,6 @@ def _at(source: Source, pointer: str) -> Source:
     return Source(source.parameter, source.raw, source.at + pointer)
 
 
-def _invalid(source: Source, message: str, prop: str | None = None) -> InvalidParameterValue:
+def _invalid(source: Source, message: str, **info: Any) -> InvalidParameterValue:
     return InvalidParameterValue(source.parameter, source.raw, details=[{
-        "path": source.at, "code": "filter", "message": message,
-        "info": {"relation": prop} if prop is not None else {}}])
+        "path": source.at, "code": "filter", "message": message, "info": info}])

@@ -28,8 +28,8 @@ from sqlalchemy import (
 from server.data.database import Database
 from server.data.entities import Entity
 from server.data.filters import Filters, Source
-from server.data.relations import Inclusion
-from server.data.tables import from_db, new_id, to_db
+from server.data.relations import Include, Inclusion
+from server.data.tables import MAX_JSON_DEPTH, from_db, new_id, storage_errors, text_limits, to_db
 from server.errors import (
     EntityNotFound,
     InvalidParameterValue,
@@ -52,7 +52,8 @@ class Repository:
     """
 
     def __init__(self, entity: Entity, table: Table, database: Database, filters: Filters,
-                 inclusion: Inclusion) -> None:
+                 inclusion: Inclusion, *, text_limits: Mapping[str, int] | None = None,
+                 max_json_depth: int = 16) -> None:
         self.entity = entity
         self.table = table
         self.database = database
@@ -68,6 +69,8 @@ class Repository:
         self._visible = frozenset(entity.visible)
         self._defaults = {name: prop.default for name, prop in entity.properties.items()
                           if prop.has_default}
+        self._text_limits = dict(text_limits or {})
+        self._max_json_depth = max_json_depth
 
     # -- reads ------------------------------------------------------------------------------
 
@@ -88,12 +91,13 @@ class Repository:
         source = Source("filter", filter_)
         filter_ = self._check_filter(filter_, source)
         fields = self.filters.fields(filter_.get("fields"), _at(source, "/fields"))
+        plan = self._plan(filter_, source)
         with self.database.read() as connection:
             row = self.load(connection, id_)
             if row is None:
                 raise EntityNotFound(self.entity.name, id_)
             tag = self.etag(row)
-            items = self._present(connection, [row], fields, filter_.get("include"), source)
+            items = self._present(connection, [row], fields, plan, source)
         return items[0], tag
 
     def count(self, where: Mapping[str, Any] | None = None) -> int:
@@ -134,7 +138,7 @@ class Repository:
             key = result.inserted_primary_key
             assert key is not None
             values[self.entity.id] = key[0]
-        return self._item(values)
+        return self.from_row(values)
 
     def update_by_id(self, id_: Any, data: Mapping[str, Any], *,
                      if_match: str | None = None) -> str:
@@ -167,9 +171,10 @@ class Repository:
                    source: Source) -> list[Item]:
         filter_ = self._check_filter(filter_, source)
         fields = self.filters.fields(filter_.get("fields"), _at(source, "/fields"))
+        plan = self._plan(filter_, source)
         with self.database.read() as connection:
             rows = self.select_rows(connection, filter_, source, condition)
-            return self._present(connection, rows, fields, filter_.get("include"), source)
+            return self._present(connection, rows, fields, plan, source)
 
     def count_where(self, where: Mapping[str, Any] | None, condition: ColumnElement[bool] | None,
                     source: Source) -> int:
@@ -207,7 +212,7 @@ class Repository:
         if paged:
             limit, offset = self.filters.page(filter_, source)
             query = query.limit(limit).offset(offset) if offset else query.limit(limit)
-        return [self._item(dict(row)) for row in connection.execute(query).mappings()]
+        return [self.from_row(dict(row)) for row in connection.execute(query).mappings()]
 
     def etag(self, row: Mapping[str, Any]) -> str:
         """A strong ETag for an item's stored state (every property, hidden ones included)."""
@@ -219,19 +224,30 @@ class Repository:
                 source: Source) -> list[Item]:
         """Rows as the API shows them: relations included, then `fields` and hidden ones left out."""
         fields = self.filters.fields(filter_.get("fields"), _at(source, "/fields"))
-        return self._present(connection, rows, fields, filter_.get("include"), source)
+        return self._present(connection, rows, fields, self._plan(filter_, source), source)
+
+    def project(self, rows: list[Item], fields: tuple[str, ...] | None) -> list[Item]:
+        """Full rows as the API shows them: `fields` (else the visible properties), and the
+        relations included in them."""
+        keep = self._visible if fields is None else frozenset(fields)
+        relations = self.entity.relations
+        return [{k: v for k, v in row.items() if k in keep or k in relations} for row in rows]
 
     def check_filter(self, filter_: Any, source: Source) -> Mapping[str, Any]:
         return self._check_filter(filter_, source)
 
+    def _plan(self, filter_: Mapping[str, Any], source: Source) -> tuple[Include, ...]:
+        """The filter's include, checked and compiled before any query."""
+        include = filter_.get("include")
+        if not include:
+            return ()
+        return self._inclusion.plan(self.entity, include, _at(source, "/include"))
+
     def _present(self, connection: Connection, rows: list[Item], fields: tuple[str, ...] | None,
-                 include: Any, source: Source) -> list[Item]:
-        if include:
-            self._inclusion.include(connection, self.entity, rows, include,
-                                    _at(source, "/include"))
-        keep = self._visible if fields is None else frozenset(fields)
-        relations = self.entity.relations
-        return [{k: v for k, v in row.items() if k in keep or k in relations} for row in rows]
+                 plan: tuple[Include, ...], source: Source) -> list[Item]:
+        if plan:
+            self._inclusion.load(connection, rows, plan, _at(source, "/include"))
+        return self.project(rows, fields)
 
     def visible_only(self, item: Item) -> Item:
         return {k: v for k, v in item.items() if k in self._visible}
@@ -242,7 +258,7 @@ class Repository:
             return None
         query = self._by_id.with_for_update() if lock else self._by_id
         row = connection.execute(query, {"id": key}).mappings().first()
-        return self._item(dict(row)) if row is not None else None
+        return self.from_row(dict(row)) if row is not None else None
 
     def _key(self, id_: Any) -> Any:
         """The stored form of an id, or None when no row can have it (1.5 or 2**70 for an integer)."""
@@ -251,7 +267,9 @@ class Repository:
         except InvalidValue:
             return None
 
-    def _item(self, row: Mapping[str, Any]) -> Item:
+    def from_row(self, row: Mapping[Any, Any]) -> Item:
+        """A row as read (a mapping keyed by property name) as an item: every property, hidden
+        ones too, converted to what JSON shows; NULLs left out."""
         item: Item = {}
         for name, prop, convert in self._columns:
             value = row.get(name)
@@ -264,7 +282,22 @@ class Repository:
         unknown = [name for name in data if name not in properties]
         if unknown:
             raise InvalidValue(f"{self.entity.name} has no property {unknown[0]!r}")
+        self._check_storable(data)
         return {name: to_db(properties[name], value) for name, value in data.items()}
+
+    def _check_storable(self, data: Mapping[str, Any]) -> None:
+        """Refuse, before any write, what a column could store but not give back as it was sent
+        (or what only some databases store): the same 422 on every database."""
+        properties = self.entity.properties
+        errors = [error for name, value in data.items()
+                  for error in storage_errors(properties[name], value,
+                                              max_length=self._text_limits.get(name),
+                                              max_depth=self._max_json_depth)]
+        if errors:
+            first = errors[0]
+            setting = " (CHARTER_MAX_JSON_DEPTH)" if first["code"] == "maxDepth" else ""
+            raise InvalidValue(f"{self.entity.name} cannot store the value at {first['path']}: "
+                               f"it {first['message']}{setting}.", details=errors)
 
     def _write_by_id(self, id_: Any, data: Mapping[str, Any], if_match: str | None,
                      replace: bool) -> str:
@@ -283,7 +316,7 @@ class Repository:
                 connection.execute(update(self.table).where(self._id_column == key)
                                    .values(values))
             stored = connection.execute(self._by_id, {"id": self._key(key)}).mappings().one()
-            return self.etag(self._item(dict(stored)))
+            return self.etag(self.from_row(dict(stored)))
 
     def _check_tag(self, row: Item, if_match: str | None, id_: Any) -> None:
         if if_match is None or _matches(if_match, self.etag(row)):
@@ -322,15 +355,21 @@ class Repositories(Mapping[str, Repository]):
 
     def __init__(self, entities: Mapping[str, Entity], tables: Mapping[str, Table],
                  database: Database, *, max_limit: int = 1000,
-                 prohibited_keys: Iterable[str] = ()) -> None:
+                 prohibited_keys: Iterable[str] = (), max_include_depth: int = 3,
+                 max_response_rows: int = 10_000, max_json_depth: int = 16) -> None:
+        if not 1 <= max_json_depth <= MAX_JSON_DEPTH:
+            raise ValueError(f"CHARTER_MAX_JSON_DEPTH is {max_json_depth}: it must be between 1 "
+                             f"and {MAX_JSON_DEPTH}, the deepest JSON MariaDB keeps")
         self.database = database
         self.entities = entities
-        inclusion = Inclusion(self)
+        inclusion = Inclusion(self, max_depth=max_include_depth, max_rows=max_response_rows)
         keys = tuple(prohibited_keys)
+        limits = text_limits(entities)
         self._repositories = {
             name: Repository(entity, tables[entity.table], database,
                              Filters(entity, tables[entity.table], max_limit=max_limit,
-                                     prohibited_keys=keys), inclusion)
+                                     prohibited_keys=keys), inclusion,
+                             text_limits=limits[name], max_json_depth=max_json_depth)
             for name, entity in entities.items()
         }
 

@@ -8,11 +8,18 @@ the same rows everywhere:
 - `date-time` is stored in UTC with microseconds and always read back timezone-aware;
 - `number` is a double everywhere (MySQL's FLOAT would be single precision);
 - `object`, `array` and untyped properties are JSON.
+
+What a column keeps is also the same everywhere, and `storage_errors` refuses the rest before
+anything is written, so that a value that can be stored can be read back: text without NUL (which
+PostgreSQL cannot hold) and within `text_limits` (MariaDB's TEXT holds 65,535 bytes), JSON whose
+numbers orjson writes back as they were sent, nested no deeper than MariaDB's JSON keeps and
+orjson writes.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import math
 import uuid
 from collections.abc import Mapping
 from typing import Any
@@ -42,11 +49,27 @@ from sqlalchemy.types import TypeEngine
 
 from server.data.entities import Entity, Property, foreign_keys
 from server.data.entities import Index as IndexSpec
+from server.data.patterns import storable_text
 from server.errors import InvalidValue
+from server.refs import escape
+from server.types import ErrorDetail
 
 INT64 = (-(2**63), 2**63 - 1)
 INT32 = (-(2**31), 2**31 - 1)
+JSON_NUMBERS = (-(2**63), 2**64 - 1)
+"""The numbers a JSON column keeps: the 64-bit integers, signed or unsigned, that orjson reads as
+integers and writes back. An integer beyond them would come back as a float, or not at all."""
+TEXT_LENGTH = 16383
+"""The most characters a string property without `maxLength` holds: a MariaDB/MySQL TEXT column
+keeps 65,535 bytes, 4 per utf8mb4 character. Published as the property's `maxLength`."""
+MAX_JSON_DEPTH = 31
+"""The deepest nesting `max_json_depth` may allow: MariaDB refuses JSON nested 32 levels deep
+(MySQL 100; orjson writes 254, and a response wraps a value in a few more)."""
+NUL_FREE = "^[^\\u0000]*$"
+"""Text a column can hold: no NUL character, which PostgreSQL cannot store (refused everywhere)."""
 _MYSQL_KEY_LENGTH = 768  # the longest utf8mb4 VARCHAR a MySQL index can hold (3072 bytes)
+_MYSQL_MEDIUMTEXT_LENGTH = (2**24 - 1) // 4  # characters a utf8mb4 MEDIUMTEXT holds
+_POSTGRESQL_VARCHAR_LENGTH = 10485760  # the longest VARCHAR(n) PostgreSQL declares
 _MYSQL_TABLE = {"mysql_charset": "utf8mb4", "mysql_collate": "utf8mb4_bin",
                 "mariadb_charset": "utf8mb4", "mariadb_collate": "utf8mb4_bin"}
 
@@ -95,12 +118,20 @@ class _Text(TypeDecorator[str]):
     def load_dialect_impl(self, dialect: Dialect) -> TypeEngine[Any]:
         length = self.length
         if dialect.name == "postgresql":
-            return dialect.type_descriptor(postgresql.VARCHAR(length, collation="C") if length
-                                           else postgresql.TEXT(collation="C"))
+            return dialect.type_descriptor(
+                postgresql.VARCHAR(length, collation="C")
+                if length and length <= _POSTGRESQL_VARCHAR_LENGTH
+                else postgresql.TEXT(collation="C"))
         if dialect.name in ("mysql", "mariadb"):
             # utf8mb4_bin ignores trailing spaces ('a' = 'a '); MariaDB's NO PAD variant does not.
             collation = ("utf8mb4_nopad_bin" if getattr(dialect, "is_mariadb", False)
                          else "utf8mb4_0900_bin")
+            if length and length > TEXT_LENGTH and not self.keyed:
+                # Longer than a utf8mb4 VARCHAR or TEXT holds (the `maxLength` is still enforced).
+                wide = (mysql.MEDIUMTEXT(collation=collation)
+                        if length <= _MYSQL_MEDIUMTEXT_LENGTH
+                        else mysql.LONGTEXT(collation=collation))
+                return dialect.type_descriptor(wide)
             if length or self.keyed:
                 key_length = _MYSQL_KEY_LENGTH // max(self.keyed, 1)
                 return dialect.type_descriptor(
@@ -141,25 +172,9 @@ def build_tables(entities: Mapping[str, Entity], metadata: MetaData | None = Non
     ['id', 'text']
     """
     metadata = metadata if metadata is not None else MetaData()
-    keys: dict[str, list[tuple[str, Entity, str]]] = {name: [] for name in entities}
-    unique_keys: dict[str, set[str]] = {name: set() for name in entities}
+    keys, unique_keys = _keys(entities)
     for entity in entities.values():
-        for relation in entity.relations.values():
-            for owner, prop, referred, referred_prop in foreign_keys(relation):
-                entry = (prop, entities[referred], referred_prop)
-                if entry not in keys[owner]:
-                    keys[owner].append(entry)
-            if relation.kind == "hasOne":
-                unique_keys[relation.target].add(relation.key_to)
-    for entity in entities.values():
-        # How many columns share an index with each keyed one: MySQL keys hold 3072 bytes.
-        keyed = dict.fromkeys({entity.id, *unique_keys[entity.name]}, 1)
-        keyed.update(dict.fromkeys((prop for prop, _, _ in keys[entity.name]), 1))
-        keyed.update(dict.fromkeys(
-            (rp for other in keys.values() for _, e, rp in other if e is entity), 1))
-        for index in entity.indexes:  # a unique key must hold whole values; others take prefixes
-            for p in index.properties:
-                keyed[p] = max(keyed.get(p, 1), len(index.properties) if index.unique else 1)
+        keyed = _key_widths(entity, keys, unique_keys)
         columns = [
             Column(prop.column, column_type(prop, keyed.get(name, 0)), key=name,
                    primary_key=name == entity.id,
@@ -183,6 +198,61 @@ def build_tables(entities: Mapping[str, Entity], metadata: MetaData | None = Non
             Index(index.name, *(table.c[p] for p in index.properties), unique=index.unique,
                   **_mysql_prefixes(entity, index, keyed))
     return metadata
+
+
+_ForeignKeys = dict[str, list[tuple[str, Entity, str]]]
+"""Per entity: `(property, referred entity, referred property)` for each of its foreign keys."""
+
+
+def _keys(entities: Mapping[str, Entity]) -> tuple[_ForeignKeys, dict[str, set[str]]]:
+    """Each entity's foreign keys, and the properties a hasOne makes unique."""
+    keys: _ForeignKeys = {name: [] for name in entities}
+    unique_keys: dict[str, set[str]] = {name: set() for name in entities}
+    for entity in entities.values():
+        for relation in entity.relations.values():
+            for owner, prop, referred, referred_prop in foreign_keys(relation):
+                entry = (prop, entities[referred], referred_prop)
+                if entry not in keys[owner]:
+                    keys[owner].append(entry)
+            if relation.kind == "hasOne":
+                unique_keys[relation.target].add(relation.key_to)
+    return keys, unique_keys
+
+
+def _key_widths(entity: Entity, keys: _ForeignKeys, unique_keys: Mapping[str, set[str]]
+                ) -> dict[str, int]:
+    """How many columns share an index with each keyed property: MySQL keys hold 3072 bytes."""
+    keyed = dict.fromkeys({entity.id, *unique_keys[entity.name]}, 1)
+    keyed.update(dict.fromkeys((prop for prop, _, _ in keys[entity.name]), 1))
+    keyed.update(dict.fromkeys(
+        (rp for other in keys.values() for _, e, rp in other if e is entity), 1))
+    for index in entity.indexes:  # a unique key must hold whole values; others take prefixes
+        for p in index.properties:
+            keyed[p] = max(keyed.get(p, 1), len(index.properties) if index.unique else 1)
+    return keyed
+
+
+def text_limits(entities: Mapping[str, Entity]) -> dict[str, dict[str, int]]:
+    """The most characters each text property holds on every database, by entity and property.
+
+    Its `maxLength` when it has one (which sizes its column); otherwise what MariaDB/MySQL give
+    it: the share of a 3072-byte index key when an index holds it, else TEXT's `TEXT_LENGTH`.
+
+    >>> from server.data.entities import read_entities
+    >>> doc = {"components": {"schemas": {"Note": {"type": "object", "x-entity": {},
+    ...     "properties": {"id": {"type": "string"}, "text": {"type": "string"},
+    ...                    "code": {"type": "string", "maxLength": 8}}}}}}
+    >>> text_limits(read_entities(doc)[0])
+    {'Note': {'id': 768, 'text': 16383, 'code': 8}}
+    """
+    keys, unique_keys = _keys(entities)
+    limits: dict[str, dict[str, int]] = {}
+    for name, entity in entities.items():
+        keyed = _key_widths(entity, keys, unique_keys)
+        limits[name] = {
+            p: prop.max_length or (_MYSQL_KEY_LENGTH // keyed[p] if p in keyed else TEXT_LENGTH)
+            for p, prop in entity.properties.items() if prop.kind in ("string", "enum")}
+    return limits
 
 
 def _mysql_prefixes(entity: Entity, index: IndexSpec, keyed: Mapping[str, int]) -> dict[str, Any]:
@@ -237,6 +307,89 @@ def _whole(prop: Property, sent: Any, bounds: tuple[int, int]) -> int:
         raise InvalidValue(f"{prop.name}: {sent!r} is outside the range a {prop.kind} column "
                            f"can store")
     return value
+
+
+def storage_errors(prop: Property, value: Any, *, max_length: int | None = None,
+                   max_depth: int = MAX_JSON_DEPTH) -> list[ErrorDetail]:
+    """Why `prop`'s column cannot keep `value` as sent, as AJV-style details; empty when it can.
+
+    Text: no NUL or lone surrogate, at most `max_length` characters. JSON: numbers within
+    `JSON_NUMBERS`, arrays and objects nested at most `max_depth` levels, text keys.
+
+    >>> [(e["path"], e["message"]) for e in storage_errors(
+    ...     Property("tag", "tag", "json", {}), {"a": [[2**64]]}, max_depth=2)]
+    [('/tag/a/0', 'must NOT be nested deeper than 2 levels')]
+    """
+    at = "/" + escape(prop.name)
+    if prop.kind in ("string", "enum") and isinstance(value, str):
+        if "\x00" in value:  # storable_text's first rule, said as the published pattern says it
+            return [_detail(at, "pattern", f'must match pattern "{NUL_FREE}"',
+                            {"pattern": NUL_FREE})]
+        if not storable_text(value):
+            return [_detail(at, "type", "must be text without lone surrogates",
+                            {"type": "string"})]
+        if max_length is not None and len(value) > max_length:
+            return [_detail(at, "maxLength", f"must NOT have more than {max_length} characters",
+                            {"limit": max_length})]
+    elif prop.kind == "json" and value is not None:
+        found = _json_error(value, at, max_depth)
+        return [found] if found is not None else []
+    return []
+
+
+def _json_error(value: Any, at: str, max_depth: int) -> ErrorDetail | None:
+    """The first part of a JSON value, in document order, that a JSON column cannot keep.
+
+    Iterative, so that no nesting a Python caller builds can exhaust the stack.
+    """
+    pending: list[tuple[Any, str, int]] = [(value, at, 0)]  # (node, pointer, containers above)
+    while pending:
+        node, pointer, depth = pending.pop()
+        if isinstance(node, dict | list):
+            if depth >= max_depth:
+                return _detail(pointer, "maxDepth",
+                               f"must NOT be nested deeper than {max_depth} levels",
+                               {"limit": max_depth})
+            children = list(node.items()) if isinstance(node, dict) else list(enumerate(node))
+            if isinstance(node, dict):
+                wrong = next((k for k in node if not isinstance(k, str) or not _unicode(k)), None)
+                if wrong is not None:
+                    return _detail(pointer, "propertyNames", "must have text property names",
+                                   {"propertyName": str(wrong)})
+            pending += [(child, f"{pointer}/{escape(str(key))}", depth + 1)
+                        for key, child in reversed(children)]
+        elif isinstance(node, bool) or node is None:
+            continue
+        elif isinstance(node, int | float):
+            if isinstance(node, float) and not math.isfinite(node):
+                return _detail(pointer, "type", "must be a finite number", {"type": "number"})
+            if node < JSON_NUMBERS[0]:
+                return _detail(pointer, "minimum", f"must be >= {JSON_NUMBERS[0]}",
+                               {"comparison": ">=", "limit": JSON_NUMBERS[0]})
+            if node > JSON_NUMBERS[1]:
+                return _detail(pointer, "maximum", f"must be <= {JSON_NUMBERS[1]}",
+                               {"comparison": "<=", "limit": JSON_NUMBERS[1]})
+        elif isinstance(node, str):
+            if not _unicode(node):  # a NUL is fine: JSON escapes it
+                return _detail(pointer, "type", "must be text without lone surrogates",
+                               {"type": "string"})
+        else:
+            return _detail(pointer, "type", "must be a JSON value",
+                           {"type": type(node).__name__})
+    return None
+
+
+def _unicode(text: str) -> bool:
+    """Text UTF-8 can encode: no lone surrogate, which orjson would refuse to write back."""
+    try:
+        text.encode()
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def _detail(path: str, code: str, message: str, info: dict[str, Any]) -> ErrorDetail:
+    return {"path": path, "code": code, "message": message, "info": info}
 
 
 def from_db(prop: Property, value: Any) -> Any:

@@ -2,18 +2,14 @@
 
 from __future__ import annotations
 
-import os
-import socket
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
-import httpx
 import pytest
+
+from tests.live import live_server
 
 if TYPE_CHECKING:
     from playwright.sync_api import Route
@@ -27,65 +23,31 @@ CHROMIUM_ARGS = [
     "--disable-sync",
     "--no-first-run",
 ]
-ROOT = Path(__file__).resolve().parents[2]
-START_TIMEOUT = 30.0
 UI_TIMEOUT_MS = 20_000
+# Runs before the page's own scripts: every Content-Security-Policy violation the page meets
+# is kept where the test can read it (the console reports only some of them).
+RECORD_VIOLATIONS = """
+window.__violations = [];
+document.addEventListener("securitypolicyviolation", function (event) {
+  window.__violations.push(event.violatedDirective + " " + event.blockedURI);
+});
+"""
 
 if not CHROMIUM.exists():
     pytest.skip("chromium not installed: apt-get install chromium", allow_module_level=True)
 sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed")
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
-def _wait_until_serving(process: subprocess.Popen[bytes], base_url: str, log: Path) -> None:
-    deadline = time.monotonic() + START_TIMEOUT
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            pytest.fail(f"server exited with {process.returncode}:\n{log.read_text()}")
-        try:
-            if httpx.get(f"{base_url}/openapi.json", timeout=1.0).status_code == 200:
-                return
-        except httpx.TransportError:
-            pass
-        time.sleep(0.1)
-    pytest.fail(f"server not serving after {START_TIMEOUT}s:\n{log.read_text()}")
-
-
 @pytest.fixture
 def base_url(tmp_path: Path) -> Iterator[str]:
     """A real server on a free port, with its own SQLite database; always stopped."""
-    port = _free_port()
-    env = {**os.environ, "DATABASE_URL": f"sqlite:///{tmp_path}/app.db", "CHARTER_MIGRATE": "1"}
-    log = tmp_path / "server.log"
-    with log.open("wb") as out:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "server", "serve", "--port", str(port)],
-            cwd=ROOT,
-            env=env,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-        )
-        try:
-            url = f"http://127.0.0.1:{port}"
-            _wait_until_serving(process, url, log)
-            yield url
-        finally:
-            process.terminate()
-            try:
-                process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait(timeout=10)
+    with live_server(tmp_path) as server:
+        yield server.url
 
 
 def test_explorer_lists_and_executes_operations(base_url: str) -> None:
     remote: list[str] = []
+    console: list[str] = []
     with sync_api.sync_playwright() as playwright:
         browser = playwright.chromium.launch(
             executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True
@@ -93,6 +55,8 @@ def test_explorer_lists_and_executes_operations(base_url: str) -> None:
         try:
             page = browser.new_page()
             page.set_default_timeout(UI_TIMEOUT_MS)
+            page.add_init_script(RECORD_VIOLATIONS)
+            page.on("console", lambda message: console.append(f"{message.type}: {message.text}"))
 
             def only_local(route: Route) -> None:
                 # The explorer must work offline: record and refuse anything not ours.
@@ -104,8 +68,11 @@ def test_explorer_lists_and_executes_operations(base_url: str) -> None:
                     route.abort()
 
             page.route("**/*", only_local)
-            page.goto(f"{base_url}/explorer", wait_until="load")
+            response = page.goto(f"{base_url}/explorer", wait_until="load")
             assert page.url == f"{base_url}/explorer/", "the bare prefix redirects to the index"
+            assert response is not None
+            policy = response.headers["content-security-policy"]
+            assert "frame-ancestors 'self'" in policy and "'unsafe-eval'" not in policy
 
             # The derived operations are rendered, the relation routes' too.
             page.locator("#operations-tag-TodoController").wait_for()
@@ -134,6 +101,10 @@ def test_explorer_lists_and_executes_operations(base_url: str) -> None:
             assert '"count"' in body.inner_text()
             # Deep linking: the expanded operation is in the address bar.
             assert page.url.endswith("#/TodoController/TodoController.count"), page.url
+            # Everything above ran under the page's Content-Security-Policy, and broke none of it.
+            assert page.evaluate("window.__violations") == []
         finally:
             browser.close()
     assert remote == [], "the explorer fetched something from the network"
+    refused = [line for line in console if "Content Security Policy" in line or "Refused" in line]
+    assert refused == [], console

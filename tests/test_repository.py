@@ -283,6 +283,14 @@ def test_delete_by_id_twice_is_404(notes: Repository) -> None:
     assert notes.count() == 0
 
 
+def test_a_deleted_id_is_never_handed_out_again(notes: Repository) -> None:
+    last = notes.create({"title": "last"})
+    notes.delete_by_id(last["id"])
+    # SQLite, too: without AUTOINCREMENT it reuses the highest rowid, and links to the deleted
+    # row would reach the new one.
+    assert notes.create({"title": "next"})["id"] > last["id"]
+
+
 # -- hidden properties ----------------------------------------------------------------------
 
 def test_hidden_properties_are_stored_but_never_returned(database: Database,

@@ -193,7 +193,11 @@ def build_tables(entities: Mapping[str, Entity], metadata: MetaData | None = Non
             UniqueConstraint(prop, name=f"uq_{entity.table}_{entity.properties[prop].column}")
             for prop in sorted(unique_keys[entity.name]) if (prop,) not in declared_unique
         ]
-        table = Table(entity.table, metadata, *columns, *constraints, **_MYSQL_TABLE)  # type: ignore[call-overload]
+        # AUTOINCREMENT: SQLite would otherwise hand a deleted row's id to the next row, so that
+        # links to the old row point at the new one; PostgreSQL and MySQL never reuse an id.
+        counted = entity.generated and entity.properties[entity.id].kind in ("int32", "int64")
+        table = Table(entity.table, metadata, *columns, *constraints,  # type: ignore[call-overload]
+                      sqlite_autoincrement=counted, **_MYSQL_TABLE)
         for index in entity.indexes:
             Index(index.name, *(table.c[p] for p in index.properties), unique=index.unique,
                   **_mysql_prefixes(entity, index, keyed))

@@ -94,7 +94,8 @@ class BodyParser:
     def parse(self, content_type: str | None, body: bytes) -> Any:
         """Decode and validate one request body; `None` for an empty optional body.
 
-        >>> parser = compile_body({"content": {"text/plain": {}}}, validators, {})
+        >>> from server.validation import SchemaValidators
+        >>> parser = compile_body({"content": {"text/plain": {}}}, SchemaValidators({}, "3.1"), {})
         >>> parser.parse("text/plain; charset=utf-8", b"hi")
         'hi'
         """
@@ -131,9 +132,10 @@ def compile_body(
 ) -> BodyParser | None:
     """Compile an operation's Request Body Object (or a `$ref` to one); `None` without one.
 
+    >>> from server.validation import SchemaValidators
     >>> parser = compile_body(
     ...     {"required": True, "content": {"application/json": {"schema": {"type": "object"}}}},
-    ...     SchemaValidators(document, "3.1"), document)
+    ...     SchemaValidators({}, "3.1"), {})
     >>> parser.parse("application/json; charset=utf-8", b'{"title": "milk"}')
     {'title': 'milk'}
     >>> parser.parse("text/plain", b"milk")

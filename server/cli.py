@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import functools
+import importlib.metadata
 import os
 import sys
 from collections.abc import Sequence
@@ -48,6 +49,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="charter", description="OpenAPI-first contract server")
+    parser.add_argument("--version", action="version",
+                        version=f"charter {importlib.metadata.version('charter')}")
     commands = parser.add_subparsers(dest="command")
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--spec", type=Path, help="the spec file or folder (default: spec)")
@@ -55,10 +58,14 @@ def _parser() -> argparse.ArgumentParser:
     common.add_argument("--allow-unbound", action="store_true",
                         help="serve operations without a handler as 501 instead of refusing")
     serve = commands.add_parser("serve", parents=[common], help="serve the API")
-    serve.add_argument("--host")
-    serve.add_argument("--port", type=int)
-    serve.add_argument("--workers", type=int)
-    serve.add_argument("--reload", action="store_true")
+    serve.add_argument("--host", help="the address to listen on (default: CHARTER_HOST, else "
+                                      "127.0.0.1)")
+    serve.add_argument("--port", type=_port,
+                       help="the TCP port, 1 to 65535 (default: CHARTER_PORT, else 8000)")
+    serve.add_argument("--workers", type=_at_least_one,
+                       help="worker processes (default: CHARTER_WORKERS, else 1)")
+    serve.add_argument("--reload", action="store_true",
+                       help="restart when a Python file changes (development)")
     commands.add_parser("check", parents=[common],
                         help="load the spec, bind the handlers, report; non-zero on problems")
     spec = commands.add_parser("spec", parents=[common], help="print the merged spec")
@@ -69,6 +76,28 @@ def _parser() -> argparse.ArgumentParser:
     migrate.add_argument("--allow-drop", action="store_true",
                          help="also drop columns, indexes and constraints the spec no longer has")
     return parser
+
+
+def _port(text: str) -> int:
+    """A TCP port, 1 to 65535 (the OS would take another number modulo 65536, or refuse it)."""
+    port = _integer(text)
+    if not 1 <= port <= 65535:
+        raise argparse.ArgumentTypeError(f"{text} is not a TCP port (1 to 65535)")
+    return port
+
+
+def _at_least_one(text: str) -> int:
+    number = _integer(text)
+    if number < 1:
+        raise argparse.ArgumentTypeError(f"{text} is fewer than 1")
+    return number
+
+
+def _integer(text: str) -> int:
+    try:
+        return int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
 
 
 def _build(settings: Settings) -> App | None:
@@ -89,6 +118,9 @@ def _report(problems: list[str]) -> None:
 def _serve(settings: Settings, args: argparse.Namespace) -> int:
     import uvicorn
 
+    if not 1 <= settings.port <= 65535:  # CHARTER_PORT; --port is checked as it is parsed
+        _report([f"CHARTER_PORT {settings.port} is not a TCP port (1 to 65535)"])
+        return 2
     app = _build(settings)  # fail fast, with the full report, before starting workers
     if app is None:
         return 1

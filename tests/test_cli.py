@@ -198,6 +198,36 @@ def test_no_command_prints_help(capsys: pytest.CaptureFixture[str]) -> None:
     assert "serve" in capsys.readouterr().out
 
 
+def test_version(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exit_:
+        main(["--version"])
+    assert exit_.value.code == 0
+    assert capsys.readouterr().out == "charter 0.1.0\n"
+
+
+@pytest.mark.parametrize(("args", "error"), [
+    (["--port", "99999"], "argument --port: 99999 is not a TCP port (1 to 65535)"),
+    (["--port", "0"], "argument --port: 0 is not a TCP port (1 to 65535)"),
+    (["--port", "eighty"], "argument --port: 'eighty' is not a whole number"),
+    (["--workers", "0"], "argument --workers: 0 is fewer than 1"),
+])
+def test_serve_refuses_what_is_no_port_or_worker_count(
+        capsys: pytest.CaptureFixture[str], args: list[str], error: str) -> None:
+    with pytest.raises(SystemExit) as exit_:
+        main(["serve", *args])
+    assert exit_.value.code == 2
+    assert capsys.readouterr().err.splitlines()[-1] == f"charter serve: error: {error}"
+
+
+def test_serve_refuses_a_charter_port_that_is_no_port(
+        capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("CHARTER_PORT", "99999")
+    assert main(["serve"]) == 2
+    assert capsys.readouterr().err.splitlines() == [
+        "charter: cannot start, 1 problem:",
+        "  - CHARTER_PORT 99999 is not a TCP port (1 to 65535)"]
+
+
 SECURED = str(ROOT / "tests" / "fixtures" / "specs" / "security_root")
 SECURED_REPORT = [
     "charter: cannot start, 3 problems:",

@@ -282,7 +282,14 @@ def _where(origins: dict[str, str], pointer: str) -> str:
 
 
 def check_document(document: dict[str, Any], version: str, origins: dict[str, str]) -> list[str]:
-    """Every fault openapi-spec-validator finds, each named with its source file and place."""
+    """Every fault openapi-spec-validator finds, each named with its source file and place.
+
+    A `$ref` that points nowhere stops the validator at the first one, with the whole document
+    in its message; they are found first instead, every one, each named where it is.
+    """
+    dangling = dangling_refs(document, origins)
+    if dangling:
+        return dangling
     validator_class = OpenAPIV31SpecValidator if version == "3.1" else OpenAPIV30SpecValidator
     problems: list[str] = []
     try:
@@ -303,3 +310,51 @@ def check_document(document: dict[str, Any], version: str, origins: dict[str, st
         else:
             problems.append(f"{_where(origins, '')}: {error}")
     return problems
+
+
+_DATA_KEYS = frozenset({"example", "examples", "default", "const", "enum", "value"})
+"""Keys whose value is data, not spec, unless they name a property, a response..."""
+_NAME_MAPS = frozenset({
+    "properties", "patternProperties", "$defs", "definitions", "dependentSchemas", "schemas",
+    "responses", "parameters", "examples", "requestBodies", "headers", "securitySchemes", "links",
+    "callbacks", "pathItems", "paths", "webhooks", "content", "encoding", "variables"})
+"""Keys whose value maps names to objects: those names are never data keys."""
+
+
+def dangling_refs(document: dict[str, Any], origins: dict[str, str]) -> list[str]:
+    """Each internal `$ref` of the bundled document that points nowhere, named where it is.
+
+    >>> dangling_refs({"paths": {"/a": {"$ref": "#/components/pathItems/A"}}}, {"": "api.yaml"})
+    ["api.yaml: /paths/~1a: $ref '#/components/pathItems/A' points nowhere"]
+    """
+    problems: list[str] = []
+    stack: list[tuple[Any, list[str | int], bool]] = [(document, [], False)]
+    while stack:
+        node, tokens, names = stack.pop()
+        if isinstance(node, list):
+            stack.extend((item, [*tokens, i], False) for i, item in reversed(list(enumerate(node))))
+            continue
+        if not isinstance(node, dict):
+            continue
+        ref = node.get("$ref")
+        if isinstance(ref, str) and names:  # e.g. `properties: {$ref: ...}`
+            problems.append(f"{_where(origins, pointer(tokens))}: $ref {ref!r} stands where "
+                            f"{tokens[-1]!s} are named, so nothing follows it; a $ref can only "
+                            f"replace a whole object")
+        elif isinstance(ref, str) and ref.startswith("#"):
+            try:
+                resolve_pointer(document, ref)
+            except RefError:
+                problems.append(f"{_where(origins, pointer(tokens))}: $ref {ref!r} points nowhere")
+        for key, value in reversed(list(node.items())):
+            if names or not _is_data(key, value):
+                stack.append((value, [*tokens, key], not names and key in _NAME_MAPS))
+    return problems
+
+
+def _is_data(key: str, value: Any) -> bool:
+    """Whether a key of a spec object holds data or an extension, where no `$ref` is one
+    (a media type's `examples` maps names to Example Objects, which may be references)."""
+    if key == "examples" and isinstance(value, dict):
+        return False
+    return key in _DATA_KEYS or str(key).startswith("x-")

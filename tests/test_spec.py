@@ -109,3 +109,47 @@ def test_circular_non_schema_refs_are_refused(tmp_path: Path) -> None:
     (tmp_path / "a.yaml").write_text("$ref: './a.yaml'\n")
     with pytest.raises(SpecError, match="is circular"):
         load_spec(tmp_path)
+
+
+def test_every_dangling_internal_ref_is_named_where_it_is(tmp_path: Path) -> None:
+    (tmp_path / "openapi.yaml").write_text("""\
+openapi: 3.1.0
+info: {title: x, version: '1'}
+paths:
+  /a:
+    get:
+      responses:
+        '200':
+          description: ok
+          content:
+            application/json:
+              schema: {$ref: '#/components/schemas/Missing'}
+              example: {$ref: '#/not/a/reference'}
+components:
+  schemas:
+    Thing:
+      type: object
+      x-note: {$ref: '#/not/a/reference/either'}
+      default: {$ref: '#/data/too'}
+      properties:
+        default: {$ref: '#/components/schemas/Nope'}
+        fine: {$ref: '#/components/schemas/Thing'}
+    Spliced:
+      type: object
+      properties: {$ref: '#/components/schemas/Thing/properties'}
+""")
+    with pytest.raises(SpecError) as caught:
+        load_spec(tmp_path)
+    # All, at once, with file and place, and never the whole document; a `$ref` inside data
+    # (an example, a default) or an extension is no reference. DigitalOcean's spec has the last
+    # kind: `properties: {$ref: ...}`.
+    shown = f"{tmp_path}/openapi.yaml"
+    assert caught.value.problems == [
+        f"{shown}: /paths/~1a/get/responses/200/content/application~1json/schema: "
+        "$ref '#/components/schemas/Missing' points nowhere",
+        f"{shown}: /components/schemas/Thing/properties/default: "
+        "$ref '#/components/schemas/Nope' points nowhere",
+        f"{shown}: /components/schemas/Spliced/properties: $ref "
+        "'#/components/schemas/Thing/properties' stands where properties are named, so nothing "
+        "follows it; a $ref can only replace a whole object",
+    ]

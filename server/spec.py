@@ -14,10 +14,10 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-from urllib.parse import unquote
+from urllib.parse import unquote, urlsplit
 
 import yaml
-from jsonschema.exceptions import best_match
+from jsonschema.exceptions import ValidationError
 from openapi_spec_validator import OpenAPIV30SpecValidator, OpenAPIV31SpecValidator
 
 from server.dialect import SCHEMA_LISTS, SCHEMA_MAPS, SCHEMA_VALUED
@@ -47,6 +47,8 @@ class Spec:
     version: str
     source: Path
     origins: dict[str, str] = field(default_factory=dict, compare=False, repr=False)
+    warnings: list[str] = field(default_factory=list, compare=False)
+    """Faults of the document that change nothing Charter serves, each with file and place."""
 
     def operations(self) -> Iterator[tuple[str, str, dict[str, Any], dict[str, Any]]]:
         """Yield `(path, method, operation, path_item)` for every operation, in document order."""
@@ -55,6 +57,32 @@ class Spec:
                 operation = item.get(method)
                 if isinstance(operation, dict):
                     yield path, method, operation, item
+
+
+def base_path(document: dict[str, Any]) -> str:
+    """Where the operations' paths live: the path of the first server's URL, its variables at
+    their defaults, as clients generated from the spec call it ("" for the root).
+
+    >>> base_path({"servers": [{"url": "{scheme}://example.com/{version}/",
+    ...                         "variables": {"scheme": {"default": "https"},
+    ...                                       "version": {"default": "v1"}}}]})
+    '/v1'
+    """
+    servers = document.get("servers")
+    server = servers[0] if isinstance(servers, list) and servers else None
+    if not isinstance(server, dict) or not isinstance(server.get("url"), str):
+        return ""
+    url: str = server["url"]
+    for name, variable in (server.get("variables") or {}).items():
+        if isinstance(variable, dict) and "default" in variable:
+            url = url.replace(f"{{{name}}}", str(variable["default"]))
+    return normal_base_path(urlsplit(url).path)
+
+
+def normal_base_path(path: str) -> str:
+    """A base path with one leading slash and none at the end; "" for the root."""
+    path = path.strip("/")
+    return f"/{path}" if path else ""
 
 
 def load_spec(path: Path | str) -> Spec:
@@ -68,10 +96,11 @@ def load_spec(path: Path | str) -> Spec:
     bundler = _Bundler(root)
     document = bundler.bundle()
     version = _version_of(document, root)
-    problems = bundler.problems + check_document(document, version, bundler.origins)
-    if problems:
-        raise SpecError(problems)
-    return Spec(document=document, version=version, source=root, origins=bundler.origins)
+    problems, warnings = check_document(document, version, bundler.origins)
+    if bundler.problems or problems:
+        raise SpecError(bundler.problems + problems)
+    return Spec(document=document, version=version, source=root, origins=bundler.origins,
+                warnings=bundler.warnings + warnings)
 
 
 def _find_root(path: Path) -> Path:
@@ -101,6 +130,7 @@ class _Bundler:
         self.root = root.resolve()
         self.files: dict[Path, Any] = {}
         self.problems: list[str] = []
+        self.warnings: list[str] = []
         self.origins: dict[str, str] = {"": _show(self.root)}
         self.schema_names: dict[tuple[Path, str], str] = {}
         self.inlining: set[tuple[Path, str]] = set()
@@ -190,16 +220,85 @@ class _Bundler:
                 continue  # every reference into it was moved to components.schemas
             child_out, child_src = f"{out}/{escape(key)}", f"{src}/{escape(key)}"
             if is_schema and key in _SCHEMA_MAPS and isinstance(value, dict):
-                result[key] = {k: self._walk(v, base, f"{child_out}/{escape(k)}",
-                                             f"{child_src}/{escape(k)}", True)
-                               for k, v in value.items()}
+                names, names_base, names_src = self._names(value, base, child_src)
+                if names is not value:
+                    self.origins[child_out] = f"{_show(names_base)}#{names_src}"
+                result[key] = {k: self._walk(v, names_base, f"{child_out}/{escape(k)}",
+                                             f"{names_src}/{escape(k)}", True)
+                               for k, v in names.items()}
             elif is_schema and key in SCHEMA_LISTS and isinstance(value, list):
                 result[key] = [self._walk(v, base, f"{child_out}/{i}", f"{child_src}/{i}", True)
                                for i, v in enumerate(value)]
+            elif is_schema and key == "discriminator" and isinstance(value, dict):
+                result[key] = self._discriminator(value, base, child_src)
             else:
                 child_is_schema = key == "schema" or (is_schema and key in _SCHEMA_VALUED)
                 result[key] = self._walk(value, base, child_out, child_src, child_is_schema)
         return result
+
+    def _names(self, node: dict[str, Any], base: Path,
+               src: str) -> tuple[dict[str, Any], Path, str]:
+        """A map of names to schemas (`properties`...), and the file and place it comes from.
+
+        A map that is a `$ref` (`properties: {$ref: other.yaml#/props}`) names a property called
+        `$ref` to OpenAPI, but its author meant the map it points at, as JSON Reference reads it:
+        that is what it serves, with a warning.
+        """
+        ref = node.get("$ref")
+        if not isinstance(ref, str) or len(node) != 1:
+            return node, base, src
+        target = self._external_target(node, base)
+        if target is None and not ref.startswith("#"):
+            return node, base, src  # remote: left for `dangling_refs` to name
+        path, pointer = target or (base, unquote(ref[1:]))
+        data = self._load(path)
+        try:
+            found = resolve_pointer(data, pointer) if data is not None else None
+        except RefError:
+            found = None
+        if not isinstance(found, dict):
+            return node, base, src  # left for `dangling_refs` to name
+        self.warnings.append(f"{_show(base)}: {src}: $ref {ref!r} stands for the whole map, "
+                             f"where OpenAPI names each entry; served as the map it points at")
+        return found, path, pointer
+
+    def _discriminator(self, node: dict[str, Any], base: Path, src: str) -> dict[str, Any]:
+        """A discriminator whose `mapping` values that are references (to another file, or to a
+        place in this one) now name the component the referenced schema became."""
+        mapping = node.get("mapping")
+        if not isinstance(mapping, dict):
+            return node
+        rewritten: dict[str, Any] = {}
+        for tag, value in mapping.items():
+            target = self._mapping_target(value, base)
+            if target is None:
+                rewritten[tag] = value  # a component name, or a pointer into the root document
+                continue
+            path, pointer = target
+            data = self._load(path)
+            try:
+                found = resolve_pointer(data, pointer) if data is not None else None
+            except RefError:
+                found = None
+            if found is None:
+                self.problems.append(f"{_show(base)}: {src}/mapping/{escape(str(tag))}: "
+                                     f"{value!r} points nowhere")
+                rewritten[tag] = value
+                continue
+            name = self._schema_component(path, pointer, found)
+            rewritten[tag] = f"#/components/schemas/{escape(name)}"
+        return {**node, "mapping": rewritten}
+
+    def _mapping_target(self, value: Any, base: Path) -> tuple[Path, str] | None:
+        """Where a `discriminator.mapping` value points, if it is a reference the bundle moves.
+
+        OpenAPI reads a value as a schema name unless it looks like a reference: a JSON pointer
+        or a relative file path (with a `/`, a `#` or a file extension).
+        """
+        if isinstance(value, str) and ("/" in value or "#" in value
+                                       or value.endswith((".yaml", ".yml", ".json"))):
+            return self._external_target({"$ref": value}, base)
+        return None
 
     def _follow(self, target: tuple[Path, str], siblings: dict[str, Any], base: Path, out: str,
                 is_schema: bool, ref: str, src: str) -> Any:
@@ -281,35 +380,113 @@ def _where(origins: dict[str, str], pointer: str) -> str:
     return f"{file}: {(inner + rest) or '/'}"
 
 
-def check_document(document: dict[str, Any], version: str, origins: dict[str, str]) -> list[str]:
-    """Every fault openapi-spec-validator finds, each named with its source file and place.
+def check_document(document: dict[str, Any], version: str,
+                   origins: dict[str, str]) -> tuple[list[str], list[str]]:
+    """Every fault openapi-spec-validator finds, each named with its source file and place:
+    the problems, which stop the start, and the warnings, faults in what serves no request
+    (documentation, examples, a body schema's `default`), which do not.
 
     A `$ref` that points nowhere stops the validator at the first one, with the whole document
     in its message; they are found first instead, every one, each named where it is.
     """
     dangling = dangling_refs(document, origins)
     if dangling:
-        return dangling
+        return dangling, []
     validator_class = OpenAPIV31SpecValidator if version == "3.1" else OpenAPIV30SpecValidator
     problems: list[str] = []
+    warnings: list[str] = []
     try:
         errors = list(validator_class(document).iter_errors())
     except Exception as exc:  # the validator itself can trip over a badly broken document
-        return [f"{_where(origins, '')}: the spec could not be checked: {exc}"]
+        return [f"{_where(origins, '')}: the spec could not be checked: {exc}"], []
+    places: dict[int, list[str | int]] | None = None
+    located: list[list[str | int]] = []
     for error in errors:
-        if hasattr(error, "absolute_path") and hasattr(error, "message"):
-            context = list(getattr(error, "context", None) or [])
-            deepest = best_match(context) if context else error
-            path = list(error.absolute_path)
-            extra = list(deepest.relative_path) if deepest is not error else []
-            where = pointer(path + extra)
-            message = str(deepest.message).splitlines()[0]
+        if not isinstance(error, ValidationError):
+            problems.append(f"{_where(origins, '')}: {error}")
+            continue
+        for leaf in _leaves(error):
+            tokens: list[str | int] = list(leaf.absolute_path)
+            if isinstance(leaf.schema, dict) and "default" in leaf.schema:
+                # The validator checks a schema's `default` against the schema on its own, and
+                # names no place: the schema is the document's own object, found by identity.
+                places = _places(document) if places is None else places
+                if id(leaf.schema) in places:
+                    tokens = [*places[id(leaf.schema)], "default", *tokens]
+            elif not _resolves(document, tokens):
+                # A schema's own check names places inside that schema, which an error before
+                # it locates ("... is not valid under any of the schemas"): the latest that fits.
+                tokens = next((t for base in reversed(located)
+                               if _resolves(document, t := [*base, *tokens])), tokens)
+            located.append(tokens)
+            message = str(leaf.message).splitlines()[0]
             if len(message) > 240:
                 message = message[:240] + "..."
-            problems.append(f"{_where(origins, where)}: {message}")
-        else:
-            problems.append(f"{_where(origins, '')}: {error}")
-    return problems
+            fault = f"{_where(origins, pointer(tokens))}: {message}"
+            (warnings if _serves_nothing(document, tokens) else problems).append(fault)
+    return list(dict.fromkeys(problems)), list(dict.fromkeys(warnings))
+
+
+def _resolves(document: dict[str, Any], tokens: list[str | int]) -> bool:
+    try:
+        resolve_pointer(document, pointer(tokens))
+    except RefError:
+        return False
+    return True
+
+
+def _places(document: dict[str, Any]) -> dict[int, list[str | int]]:
+    """Where each object of the document is, by identity."""
+    places: dict[int, list[str | int]] = {}
+    stack: list[tuple[Any, list[str | int]]] = [(document, [])]
+    while stack:
+        node, tokens = stack.pop()
+        if isinstance(node, dict):
+            places.setdefault(id(node), tokens)
+            stack.extend((value, [*tokens, key]) for key, value in node.items())
+        elif isinstance(node, list):
+            stack.extend((value, [*tokens, i]) for i, value in enumerate(node))
+    return places
+
+
+def _leaves(error: ValidationError) -> list[ValidationError]:
+    """The faults under a validator error: for a `oneOf`/`anyOf` no branch matched (a Schema
+    Object or a Reference Object...), every fault of the branch the author meant, the one that
+    got deepest into the document, rather than one summary at the top."""
+    if not error.context:
+        return [error]
+    branches: dict[Any, list[ValidationError]] = {}
+    for sub in error.context:
+        branches.setdefault(sub.relative_schema_path[0], []).append(sub)
+    meant = max(branches.values(), key=lambda subs: max(len(sub.absolute_path) for sub in subs))
+    return [leaf for sub in meant for leaf in _leaves(sub)]
+
+
+_INERT_ROOTS = frozenset({"info", "tags", "externalDocs"})
+_INERT_KEYS = frozenset({"description", "summary", "title", "externalDocs", "example",
+                         "examples", "deprecated"})
+
+
+def _serves_nothing(document: dict[str, Any], tokens: list[str | int]) -> bool:
+    """Whether a fault at `tokens` lies in what no request is served by: the document's info
+    and tags, a description or an example anywhere, or the `default` of a schema that Charter
+    never fills in (a parameter's default is filled in, and so is an entity property's).
+
+    >>> _serves_nothing({}, ["tags", 0, "description"]), _serves_nothing({}, ["paths", "/a"])
+    (True, False)
+    """
+    if tokens and tokens[0] in _INERT_ROOTS:
+        return True
+    keys = [token for i, token in enumerate(tokens)  # keywords, not the names a map holds
+            if isinstance(token, str) and (i == 0 or tokens[i - 1] not in _NAME_MAPS)]
+    if any(key in _INERT_KEYS or key.startswith("x-") for key in keys):
+        return True
+    if "default" not in keys or "parameters" in keys:
+        return False
+    if tokens[:2] == ["components", "schemas"] and len(tokens) > 2:
+        component = document["components"]["schemas"].get(tokens[2])
+        return not (isinstance(component, dict) and "x-entity" in component)
+    return True
 
 
 _DATA_KEYS = frozenset({"example", "examples", "default", "const", "enum", "value"})
@@ -349,7 +526,7 @@ def dangling_refs(document: dict[str, Any], origins: dict[str, str]) -> list[str
         for key, value in reversed(list(node.items())):
             if names or not _is_data(key, value):
                 stack.append((value, [*tokens, key], not names and key in _NAME_MAPS))
-    return problems
+    return list(dict.fromkeys(problems))  # a place served twice (a shared map) is named once
 
 
 def _is_data(key: str, value: Any) -> bool:

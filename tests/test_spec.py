@@ -149,7 +149,160 @@ components:
         "$ref '#/components/schemas/Missing' points nowhere",
         f"{shown}: /components/schemas/Thing/properties/default: "
         "$ref '#/components/schemas/Nope' points nowhere",
-        f"{shown}: /components/schemas/Spliced/properties: $ref "
-        "'#/components/schemas/Thing/properties' stands where properties are named, so nothing "
-        "follows it; a $ref can only replace a whole object",
+    ]
+
+
+def test_a_ref_standing_for_a_whole_properties_map_is_served_as_that_map_with_a_warning(
+        tmp_path: Path) -> None:
+    # DigitalOcean's spec does this: to OpenAPI it is a property named `$ref`, but its author
+    # meant the map, as JSON Reference reads it.
+    (tmp_path / "openapi.yaml").write_text("""\
+openapi: 3.0.3
+info: {title: x, version: '1'}
+paths: {}
+components:
+  schemas:
+    Local: {type: object, properties: {$ref: '#/components/schemas/Thing/properties'}}
+    Remote: {type: object, properties: {$ref: 'attributes.yml#/ids'}}
+    Thing: {type: object, properties: {name: {type: string}}}
+""")
+    (tmp_path / "attributes.yml").write_text(
+        "ids: {droplet_ids: {type: array, items: {$ref: '#/id'}}}\nid: {type: integer}\n")
+    spec = load_spec(tmp_path)
+    schemas = spec.document["components"]["schemas"]
+    assert schemas["Local"]["properties"] == {"name": {"type": "string"}}
+    assert schemas["Remote"]["properties"] == {
+        "droplet_ids": {"type": "array", "items": {"$ref": "#/components/schemas/id"}}}
+    assert schemas["id"] == {"type": "integer"}
+    shown = f"{tmp_path}/openapi.yaml"
+    assert spec.warnings == [
+        f"{shown}: /components/schemas/{name}/properties: $ref {ref!r} stands for the whole "
+        "map, where OpenAPI names each entry; served as the map it points at"
+        for name, ref in [("Local", "#/components/schemas/Thing/properties"),
+                          ("Remote", "attributes.yml#/ids")]]
+
+
+def test_discriminator_mappings_that_name_files_follow_the_schemas_they_name(
+        tmp_path: Path) -> None:
+    (tmp_path / "models").mkdir()
+    (tmp_path / "openapi.yaml").write_text("""\
+openapi: 3.0.3
+info: {title: x, version: '1'}
+paths:
+  /actions:
+    post:
+      requestBody:
+        content:
+          application/json:
+            schema:
+              oneOf:
+                - $ref: 'models/attach.yml'
+                - $ref: 'models/actions.yml#/detach'
+              discriminator:
+                propertyName: type
+                mapping:
+                  attach: 'models/attach.yml'
+                  detach: 'models/actions.yml#/detach'
+      responses: {'204': {description: done}}
+  /others:
+    post:
+      requestBody:
+        content:
+          application/json:
+            schema: {$ref: 'models/actions.yml#/action'}
+      responses: {'204': {description: done}}
+""")
+    (tmp_path / "models" / "attach.yml").write_text(
+        "type: object\nproperties: {type: {type: string}, volume: {type: string}}\n")
+    (tmp_path / "models" / "actions.yml").write_text("""\
+detach: {type: object, properties: {type: {type: string}}}
+resize: {type: object, properties: {type: {type: string}, size: {type: integer}}}
+action:
+  oneOf: [{$ref: '#/detach'}, {$ref: '#/resize'}]
+  discriminator:
+    propertyName: type
+    mapping: {detach: '#/detach', resize: '#/resize', plain: Named}
+""")
+    document = load_spec(tmp_path).document
+    schemas = document["components"]["schemas"]
+    body = document["paths"]["/actions"]["post"]["requestBody"]["content"]["application/json"]
+    assert body["schema"]["discriminator"]["mapping"] == {
+        "attach": "#/components/schemas/attach", "detach": "#/components/schemas/detach"}
+    assert [branch["$ref"] for branch in body["schema"]["oneOf"]] == [
+        "#/components/schemas/attach", "#/components/schemas/detach"]
+    # a pointer into another file is rewritten like a $ref; a schema name is left as it is
+    assert schemas["action"]["discriminator"]["mapping"] == {
+        "detach": "#/components/schemas/detach", "resize": "#/components/schemas/resize",
+        "plain": "Named"}
+    assert schemas["resize"]["properties"]["size"] == {"type": "integer"}
+
+
+def test_a_discriminator_mapping_that_points_nowhere_is_named(tmp_path: Path) -> None:
+    (tmp_path / "openapi.yaml").write_text("""\
+openapi: 3.0.3
+info: {title: x, version: '1'}
+paths: {}
+components:
+  schemas:
+    Action:
+      oneOf: [{$ref: 'a.yml'}]
+      discriminator: {propertyName: type, mapping: {a: 'a.yml', b: 'a.yml#/nothing'}}
+""")
+    (tmp_path / "a.yml").write_text("type: object\n")
+    with pytest.raises(SpecError) as caught:
+        load_spec(tmp_path)
+    assert caught.value.problems == [
+        f"{tmp_path / 'openapi.yaml'}: /components/schemas/Action/discriminator/mapping/b: "
+        "'a.yml#/nothing' points nowhere"]
+
+
+def test_faults_that_change_no_answer_are_warnings_and_the_rest_problems(
+        tmp_path: Path) -> None:
+    document = """\
+openapi: 3.0.3
+info: {title: x, version: '1', description: [not, text]}
+tags: [{name: pets, description: {text: no}}]
+paths:
+  /pets:
+    get:
+      summary: [not, text]
+      parameters: [{name: limit, in: query, schema: {type: integer, default: %s}}]
+      responses: {'200': {description: ok}}
+components:
+  schemas:
+    Body:
+      type: object
+      properties:
+        stop: {type: string, default: null}
+        description: {type: %s}
+    Stored:
+      type: object
+      x-entity: {}
+      properties: {id: {type: integer}, when: {type: string, default: %s}}
+"""
+    (tmp_path / "openapi.yaml").write_text(document % ("10", "string", "now"))
+    spec = load_spec(tmp_path)
+    shown = f"{tmp_path}/openapi.yaml"
+    assert spec.warnings == [
+        f'{shown}: /info/description: ["not","text"] is not of type "string"',
+        f'{shown}: /tags/0/description: {{"text":false}} is not of type "string"',
+        f'{shown}: /paths/~1pets/get/summary: ["not","text"] is not of type "string"',
+        f"{shown}: /components/schemas/Body/properties/stop/default: None for not nullable",
+        f"{shown}: /components/schemas/Body/properties/stop/default: None is not of type "
+        "'string'",
+    ]
+    (tmp_path / "openapi.yaml").write_text(document % ("null", "strin", "null"))
+    with pytest.raises(SpecError) as caught:
+        load_spec(tmp_path)
+    # a parameter's default is filled in, and so is an entity's; a property named `description`
+    # is a schema like any other
+    problems = [p.removeprefix(shown) for p in caught.value.problems]
+    assert problems[0].startswith(": /components/schemas/Body: {")  # the validator's summary
+    assert problems[1:] == [
+        ": /paths/~1pets/get/parameters/0/schema/default: None for not nullable",
+        ": /paths/~1pets/get/parameters/0/schema/default: None is not of type 'integer'",
+        ": /components/schemas/Body/properties/description/type: 'strin' is not one of "
+        "['array', 'boolean', 'integer', 'null', 'number', 'object', 'string']",
+        ": /components/schemas/Stored/properties/when/default: None for not nullable",
+        ": /components/schemas/Stored/properties/when/default: None is not of type 'string'",
     ]

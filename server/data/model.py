@@ -69,7 +69,8 @@ def read_model(spec: Spec) -> tuple[Spec, DataModel | None, list[str]]:
     if problems or not entities:
         return spec, None, problems
     document = derive(spec.document, entities)
+    # The spec's own warnings were found as it loaded; what derive adds must hold wholly.
     problems = [f"derived from the entities: {problem}"
-                for problem in check_document(document, spec.version, spec.origins)]
+                for problem in check_document(document, spec.version, spec.origins)[0]]
     derived = dataclasses.replace(spec, document=document)
     return derived, DataModel(entities, build_tables(entities)), problems

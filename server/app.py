@@ -22,7 +22,7 @@ from server.responses import Response
 from server.routing import Router
 from server.security import unenforced_security
 from server.settings import Settings
-from server.spec import Spec, SpecError, load_spec
+from server.spec import Spec, SpecError, base_path, load_spec, normal_base_path
 from server.types import ASGIApp, Receive, Scope, Send
 from server.validation import SchemaValidators
 
@@ -53,7 +53,8 @@ class App:
             self.services.update(self._open_data(self.model, settings))
             derived = functools.partial(derived_binding,
                                         repositories=self.services["repositories"])
-        handlers, problems = _import_handlers(settings.handlers)
+        _log_spec_warnings(self.spec.warnings)
+        handlers, problems = _import_handlers(settings.handlers, settings.allow_unbound)
         if handlers is not None and (factory := handlers.services_factory()) is not None:
             try:
                 self.services.update(factory(settings))
@@ -74,8 +75,10 @@ class App:
             logger.warning("%s", warning)
         self.operations: list[Operation] = operations
         self.unbound = unbound
+        self.base_path = normal_base_path(settings.base_path if settings.base_path is not None
+                                          else base_path(self.spec.document))
         self.router: Router[Operation] = Router(
-            (op.path, op.method, op) for op in operations)
+            (self.base_path + op.path, op.method, op) for op in operations)
         self.publisher = Publisher(self.spec, error_format=settings.error_format,
                                    unbound=unbound)
         self.explorer = Explorer(settings.explorer_path, "/openapi.json")
@@ -113,12 +116,15 @@ class App:
     def _builtin(self, scope: Scope) -> Response | None:
         """The pages Charter serves itself, where the spec has no route of its own."""
         path: str = scope["path"]
+        if self.base_path and path.startswith(self.base_path + "/"):
+            path = path[len(self.base_path):]  # under the base path too, as the operations are
         render = self._served.get(path)
         if render is None:
             return self.explorer.find(path)
         url = base_url(scope, parse_headers(scope.get("headers", ())), self.proxies)
         media_type = "application/json" if path.endswith(".json") else "application/yaml"
-        return Response(render(url), media_type=media_type, headers={"vary": self.proxies.vary})
+        return Response(render(url + self.base_path), media_type=media_type,
+                        headers={"vary": self.proxies.vary})
 
     async def _lifespan(self, receive: Receive, send: Send) -> None:
         while True:
@@ -157,10 +163,26 @@ def _settings_checked(settings: Settings) -> TrustedProxies:
     return proxies
 
 
-def _import_handlers(package: str) -> tuple[Handlers | None, list[str]]:
+def _log_spec_warnings(warnings: list[str]) -> None:
+    if warnings:
+        noun = "fault" if len(warnings) == 1 else "faults"
+        logger.warning("%s", "\n".join([
+            f"WARNING: the spec has {len(warnings)} {noun} in what serves no request; "
+            "it is served as it is:", *(f"  - {warning}" for warning in warnings)]))
+
+
+def _import_handlers(package: str, allow_unbound: bool) -> tuple[Handlers | None, list[str]]:
+    """The handlers package; under `allow_unbound` (spec-first work, nothing written yet) a
+    package that does not exist at all is no problem: every operation is unbound."""
     try:
         return Handlers(package), []
     except Exception as exc:  # a broken handler module is a contract problem, not a crash
+        if (allow_unbound and isinstance(exc, ModuleNotFoundError) and exc.name is not None
+                and (package + ".").startswith(exc.name + ".")):
+            logger.warning("WARNING: there is no handlers package %r: every operation the data "
+                           "layer does not implement is unbound (501), as --allow-unbound "
+                           "allows.", package)
+            return None, []
         return None, [f"handlers package {package!r} cannot be imported: "
                       f"{type(exc).__name__}: {exc}"]
 

@@ -60,6 +60,9 @@ class Settings:
     """Off by default (LoopBack: on); on, it needs `cors_origin` to list origins, never `*`."""
     cors_max_age: int = 86400
     explorer_path: str = "/explorer"
+    base_path: str | None = None
+    """Where the operations' paths live; unset, the path of the spec's first server URL
+    (`/v1` for `http://example.com/v1`). Set it to "" behind a proxy that strips that prefix."""
     migrate: bool = False
     """Create or upgrade the entities' tables at start-up, as `charter migrate` does."""
     max_limit: int = 1000

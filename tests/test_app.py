@@ -402,3 +402,87 @@ def test_a_spec_without_secured_operations_starts_quietly(
     with caplog.at_level(logging.WARNING, logger="charter"):
         make_app(allow_unbound=True)
     assert caplog.records == []
+
+
+def write_spec(folder: Path, servers: str, tags: str = "") -> Path:
+    (folder / "openapi.yaml").write_text(f"""\
+openapi: 3.0.3
+info: {{title: x, version: '1'}}
+servers: {servers}
+{tags}paths:
+  /pets/{{id}}:
+    get:
+      operationId: showPet
+      parameters: [{{name: id, in: path, required: true, schema: {{type: integer}}}}]
+      responses: {{'200': {{description: ok}}}}
+""")
+    return folder
+
+
+@pytest.mark.parametrize(("servers", "prefix"), [
+    ("[{url: 'http://petstore.swagger.io/v1'}]", "/v1"),
+    ("[{url: '{scheme}://example.com/api/{version}/', variables: "
+     "{scheme: {default: https}, version: {default: v2, enum: [v2, v3]}}}, {url: /other}]",
+     "/api/v2"),
+    ("[{url: /}]", ""),
+    ("[]", ""),
+])
+def test_operations_live_under_the_first_servers_path(tmp_path: Path, servers: str,
+                                                      prefix: str) -> None:
+    client = Client(App(Settings.from_env(
+        {}, spec=write_spec(tmp_path, servers), handlers="no_such_package", allow_unbound=True)))
+    assert client.get(f"{prefix}/pets/7").status_code == 501
+    assert client.get(f"{prefix}/pets/x").status_code == 400
+    if prefix:
+        assert client.get("/pets/7").status_code == 404
+    # the published spec and the explorer answer at the root and under the base path, and the
+    # published server is where the operations are
+    for page in ("/openapi.json", f"{prefix}/openapi.json"):
+        assert client.get(page).json()["servers"] == [{"url": f"http://test{prefix}"}]
+    for page in ("/explorer/", f"{prefix}/explorer/"):
+        assert client.get(page).status_code == 200
+
+
+def test_a_base_path_setting_overrides_the_servers_path(tmp_path: Path) -> None:
+    # Behind a proxy that strips /v1 (and says so in X-Forwarded-Prefix), the app serves at "".
+    spec = write_spec(tmp_path, "[{url: 'http://petstore.swagger.io/v1'}]")
+    for setting, prefix in [("", ""), ("/", ""), ("/api/", "/api")]:
+        client = Client(App(Settings.from_env(
+            {"CHARTER_BASE_PATH": setting}, spec=spec, handlers="no_such_package",
+            allow_unbound=True)))
+        assert client.get(f"{prefix}/pets/7").status_code == 501
+        assert client.get("/v1/pets/7").status_code == 404
+        assert client.get("/openapi.json").json()["servers"] == [{"url": f"http://test{prefix}"}]
+
+
+def test_without_a_handlers_package_every_operation_is_unbound_under_allow_unbound(
+        tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    spec = write_spec(tmp_path, "[]")
+    with caplog.at_level(logging.WARNING, logger="charter"):
+        client = Client(App(Settings.from_env({}, spec=spec, handlers="no_such_package",
+                                              allow_unbound=True)))
+    assert [r.getMessage() for r in caplog.records] == [
+        "WARNING: there is no handlers package 'no_such_package': every operation the data "
+        "layer does not implement is unbound (501), as --allow-unbound allows."]
+    assert client.get("/pets/1").status_code == 501
+    # without --allow-unbound it stays a contract problem; so does a package that is broken
+    with pytest.raises(ContractError, match="No module named 'no_such_package'"):
+        App(Settings.from_env({}, spec=spec, handlers="no_such_package"))
+    (tmp_path / "broken_handlers").mkdir()
+    (tmp_path / "broken_handlers" / "__init__.py").write_text("import no_such_dependency\n")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.syspath_prepend(str(tmp_path))
+        with pytest.raises(ContractError, match="No module named 'no_such_dependency'"):
+            App(Settings.from_env({}, spec=spec, handlers="broken_handlers", allow_unbound=True))
+
+
+def test_faults_in_what_serves_no_request_are_warnings(
+        tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    spec = write_spec(tmp_path, "[]", tags="tags: [{name: pets, description: [a, b]}]\n")
+    with caplog.at_level(logging.WARNING, logger="charter"):
+        client = Client(App(Settings.from_env({}, spec=spec, handlers="no_such_package",
+                                              allow_unbound=True)))
+    assert caplog.records[0].getMessage().splitlines() == [
+        "WARNING: the spec has 1 fault in what serves no request; it is served as it is:",
+        f'  - {tmp_path}/openapi.yaml: /tags/0/description: ["a","b"] is not of type "string"']
+    assert client.get("/pets/1").status_code == 501

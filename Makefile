@@ -29,15 +29,17 @@ check: $(STAMP)
 test: $(STAMP)
 	$(BIN)/ruff check server handlers tests bench
 	$(BIN)/mypy
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -m "not slow"
 
-# The contract from outside, and slowly: schemathesis's CLI with every check and phase (examples,
-# coverage, fuzzing, stateful) against `charter serve` on a free port and a fresh SQLite database.
+# The slow set: the tests marked `slow` (the large real-world spec...), then the contract from
+# outside: schemathesis's CLI with every check and phase (examples, coverage, fuzzing, stateful)
+# against `charter serve` on a free port and a fresh SQLite database.
 # schemathesis.toml says what the checks expect, and loads the hooks. CONTRACT_SECONDS is the
 # run's budget, which the phases share (coverage alone would take longer); `timeout` backs it.
 CONTRACT_SECONDS ?= 300
 CONTRACT_EXAMPLES ?= 25
 test-all: $(STAMP)
+	$(BIN)/python -m pytest -m slow
 	@dir=$$(mktemp -d) && \
 	port=$$($(BIN)/python -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])') && \
 	export DATABASE_URL="sqlite:///$$dir/app.db" CHARTER_RESPONSE_VALIDATION=error && \

@@ -141,8 +141,8 @@ components:
     with pytest.raises(SpecError) as caught:
         load_spec(tmp_path)
     # All, at once, with file and place, and never the whole document; a `$ref` inside data
-    # (an example, a default) or an extension is no reference. DigitalOcean's spec has the last
-    # kind: `properties: {$ref: ...}`.
+    # (an example, a default) or an extension is no reference. A place the bundle holds twice
+    # (Spliced's properties are Thing's) is named once, where it is written.
     shown = f"{tmp_path}/openapi.yaml"
     assert caught.value.problems == [
         f"{shown}: /paths/~1a/get/responses/200/content/application~1json/schema: "

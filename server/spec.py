@@ -405,14 +405,17 @@ def check_document(document: dict[str, Any], version: str,
         if not isinstance(error, ValidationError):
             problems.append(f"{_where(origins, '')}: {error}")
             continue
+        default: list[str | int] | None = None
+        if isinstance(error.schema, dict) and "default" in error.schema:
+            # The validator checks a schema's `default` against the schema on its own, and
+            # names no place: the schema is the document's own object, found by identity.
+            places = _places(document) if places is None else places
+            if id(error.schema) in places:
+                default = [*places[id(error.schema)], "default"]
         for leaf in _leaves(error):
             tokens: list[str | int] = list(leaf.absolute_path)
-            if isinstance(leaf.schema, dict) and "default" in leaf.schema:
-                # The validator checks a schema's `default` against the schema on its own, and
-                # names no place: the schema is the document's own object, found by identity.
-                places = _places(document) if places is None else places
-                if id(leaf.schema) in places:
-                    tokens = [*places[id(leaf.schema)], "default", *tokens]
+            if default is not None:
+                tokens = [*default, *tokens]
             elif not _resolves(document, tokens):
                 # A schema's own check names places inside that schema, which an error before
                 # it locates ("... is not valid under any of the schemas"): the latest that fits.

@@ -124,7 +124,10 @@ class Publisher:
     b'{"openapi":"3.0.3",...'
     """
 
-    def __init__(self, spec: Spec, *, error_format: str, unbound: set[str]) -> None:
+    def __init__(self, spec: Spec, *, error_format: str, unbound: set[str],
+                 unfilled: Mapping[str, frozenset[str]] | None = None) -> None:
+        """`unfilled` names, by operation (`"GET /path"`), the error responses it documents
+        that no error body of Charter's matches: what Charter sends there is published in them."""
         document = copy.deepcopy(spec.document)
         components = document.setdefault("components", {})
         components.setdefault("schemas", {})[ERROR_SCHEMA] = error_schema(error_format)
@@ -143,6 +146,9 @@ class Publisher:
                                              method=method):
                     if self._add_error(document, declared, status, error_content):
                         used.add(status)
+                for code in (unfilled or {}).get(key, ()):
+                    response = deref(document, declared[code])
+                    response["content"] = {**response["content"], **error_content}
         for status in sorted(used):  # only the responses something refers to
             name, description = _ERRORS[status]
             responses[name] = {"description": description, "content": error_content}

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import copy
 import functools
 import importlib.metadata
 import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import cast
+from typing import Any, cast
 
 from sqlalchemy.exc import ArgumentError
 
@@ -41,7 +42,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                  "allow_unbound": True if args.allow_unbound else None}
     if args.command == "serve":
         overrides.update(host=args.host, port=args.port, workers=args.workers,
-                         reload=True if args.reload else None)
+                         reload=True if args.reload else None,
+                         access_log=False if args.no_access_log else None)
     settings = Settings.from_env(**overrides)
     command = {"serve": _serve, "check": _check, "spec": _spec, "migrate": _migrate}[args.command]
     return command(settings, args)
@@ -66,6 +68,9 @@ def _parser() -> argparse.ArgumentParser:
                        help="worker processes (default: CHARTER_WORKERS, else 1)")
     serve.add_argument("--reload", action="store_true",
                        help="restart when a Python file changes (development)")
+    serve.add_argument("--no-access-log", action="store_true",
+                       help="no line per request on standard output (default: CHARTER_ACCESS_LOG, "
+                            "else on)")
     commands.add_parser("check", parents=[common],
                         help="load the spec, bind the handlers, report; non-zero on problems")
     spec = commands.add_parser("spec", parents=[common], help="print the merged spec")
@@ -132,7 +137,8 @@ def _serve(settings: Settings, args: argparse.Namespace) -> int:
         return 1
     # Workers and reload re-create the app in each process from the environment.
     for key, value in {"CHARTER_SPEC": str(settings.spec), "CHARTER_HANDLERS": settings.handlers,
-                       "CHARTER_ALLOW_UNBOUND": "1" if settings.allow_unbound else "0"}.items():
+                       "CHARTER_ALLOW_UNBOUND": "1" if settings.allow_unbound else "0",
+                       "CHARTER_ACCESS_LOG": "1" if settings.access_log else "0"}.items():
         os.environ[key] = value
     # The HTTP protocol bounds each request head (size and time); uvicorn bounds connections
     # (503 beyond) and the drain on SIGTERM, after it stops listening, and does not name itself.
@@ -143,12 +149,27 @@ def _serve(settings: Settings, args: argparse.Namespace) -> int:
     uvicorn.run("server.app:create_app", factory=True, host=settings.host, port=settings.port,
                 workers=settings.workers if settings.workers > 1 else None,
                 reload=settings.reload, log_level="info", access_log=False,
+                log_config=_log_config(settings),
                 http=cast("type[asyncio.Protocol]", protocol),
                 limit_concurrency=settings.max_connections,
                 timeout_graceful_shutdown=settings.graceful_timeout,
                 proxy_headers=False,
                 server_header=False)
     return 0
+
+
+def _log_config(settings: Settings) -> dict[str, Any]:
+    """uvicorn's logging, plus Charter's: its own lines (warnings, a failed request) on standard
+    error like uvicorn's, and the access log (`server/access.py`) on standard output."""
+    from uvicorn.config import LOGGING_CONFIG
+
+    config = copy.deepcopy(LOGGING_CONFIG)
+    config["handlers"]["charter.access"] = {**config["handlers"]["access"], "formatter": "default"}
+    config["loggers"]["charter"] = {"handlers": ["default"], "level": "INFO", "propagate": False}
+    config["loggers"]["charter.access"] = {
+        "handlers": ["charter.access"], "level": "INFO" if settings.access_log else "WARNING",
+        "propagate": False}
+    return config
 
 
 def _check(settings: Settings, args: argparse.Namespace) -> int:

@@ -484,7 +484,7 @@ def test_faults_in_what_serves_no_request_are_warnings(
                                               allow_unbound=True)))
     assert caplog.records[0].getMessage().splitlines() == [
         "WARNING: the spec has 1 fault in what serves no request; it is served as it is:",
-        f'  - {tmp_path}/openapi.yaml: /tags/0/description: ["a","b"] is not of type "string"']
+        f'  - {tmp_path}/openapi.yaml:4: /tags/0/description: ["a","b"] is not of type "string"']
     assert client.get("/pets/1").status_code == 501
 
 

@@ -174,9 +174,9 @@ def test_a_broken_contract_exits_non_zero_without_a_traceback() -> None:
     assert "Traceback" not in result.stderr
     assert result.stderr.splitlines() == [
         "charter: cannot start, 2 problems:",
-        "  - tests/fixtures/specs/broken_ref/openapi.yaml: /paths/~1a: $ref './paths/missing.yaml'"
+        "  - tests/fixtures/specs/broken_ref/openapi.yaml:4: /paths/~1a: $ref './paths/missing.yaml'"
         " cannot be loaded: No such file or directory",
-        "  - tests/fixtures/specs/broken_ref/openapi.yaml: /paths/~1b/get/responses/200/content/"
+        "  - tests/fixtures/specs/broken_ref/openapi.yaml:13: /paths/~1b/get/responses/200/content/"
         "application~1json/schema: $ref './schemas.yaml#/Nope' points nowhere (no /Nope in "
         "schemas.yaml)",
     ]

@@ -145,6 +145,7 @@ def test_each_operation_names_its_controller_and_is_marked_derived() -> None:
     find = document["paths"]["/todos"]["get"]
     assert {k: v for k, v in find.items() if k not in ("parameters", "responses")} == {
         "tags": ["TodoController"],
+        "summary": "Find Todos",
         "operationId": "TodoController.find",
         "x-controller-name": "TodoController",
         "x-operation-name": "find",
@@ -157,6 +158,29 @@ def test_each_operation_names_its_controller_and_is_marked_derived() -> None:
     assert [tag["name"] for tag in document["tags"]] == [
         "TodoListController", "TodoListTodoController", "TodoListTodoListImageController",
         "TodoController", "TodoTodoListController", "TodoTagController", "TagController"]
+
+
+def test_every_operation_has_a_summary() -> None:
+    summaries = [(method.upper(), path, operation["summary"])
+                 for path, item in derived()["paths"].items()
+                 for method, operation in item.items() if "TodoList" in operation["tags"][0]]
+    assert summaries == [
+        ("POST", "/todo-lists", "Create a TodoList"),
+        ("GET", "/todo-lists", "Find TodoLists"),
+        ("PATCH", "/todo-lists", "Update every TodoList that matches `where`"),
+        ("GET", "/todo-lists/count", "Count the TodoLists that match `where`"),
+        ("GET", "/todo-lists/{id}", "Find a TodoList by id"),
+        ("PATCH", "/todo-lists/{id}", "Update some properties of a TodoList by id"),
+        ("PUT", "/todo-lists/{id}", "Replace a TodoList by id"),
+        ("DELETE", "/todo-lists/{id}", "Delete a TodoList by id"),
+        ("GET", "/todo-lists/{id}/todos", "Find a TodoList's todos"),
+        ("POST", "/todo-lists/{id}/todos", "Create one of a TodoList's todos"),
+        ("PATCH", "/todo-lists/{id}/todos", "Update a TodoList's todos that match `where`"),
+        ("DELETE", "/todo-lists/{id}/todos", "Delete a TodoList's todos that match `where`"),
+        ("GET", "/todo-lists/{id}/todo-list-image", "Get a TodoList's image"),
+        ("POST", "/todo-lists/{id}/todo-list-image", "Create a TodoList's image"),
+        ("GET", "/todos/{id}/todo-list", "Get a Todo's todoList"),
+    ]
 
 
 def test_collection_operations() -> None:

@@ -11,6 +11,7 @@ from typing import Any
 from server.binding import Handlers
 from server.cors import CORSMiddleware, cors_problems
 from server.data.controllers import derived_binding
+from server.data.entities import EXTENSIONS
 from server.data.model import DataModel, read_model
 from server.explorer import Explorer
 from server.forwarded import TrustedProxies, base_url
@@ -80,7 +81,7 @@ class App:
         self.router: Router[Operation] = Router(
             (self.base_path + op.path, op.method, op) for op in operations)
         self.publisher = Publisher(self.spec, error_format=settings.error_format,
-                                   unbound=unbound)
+                                   unbound=unbound, private=EXTENSIONS)
         self.explorer = Explorer(settings.explorer_path, "/openapi.json")
         self._served: Mapping[str, Callable[[str], bytes]] = {
             "/openapi.json": self.publisher.render_json,

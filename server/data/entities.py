@@ -31,6 +31,8 @@ from server.refs import RefError, deref
 ENTITY = "x-entity"
 CRUD = "x-crud"
 COLUMN = "x-column"
+EXTENSIONS = frozenset({ENTITY, CRUD, COLUMN})
+"""The extensions this layer reads: the published document leaves them out (`Publisher`)."""
 
 Kind = Literal["string", "int32", "int64", "number", "boolean", "date", "datetime", "enum",
                "uuid", "json"]

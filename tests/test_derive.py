@@ -158,6 +158,8 @@ def test_each_operation_names_its_controller_and_is_marked_derived() -> None:
     assert [tag["name"] for tag in document["tags"]] == [
         "TodoListController", "TodoListTodoController", "TodoListTodoListImageController",
         "TodoController", "TodoTodoListController", "TodoTagController", "TagController"]
+    assert [tag["description"] for tag in document["tags"][:3]] == [
+        "Create, read, update and delete TodoLists", "A TodoList's todos", "A TodoList's image"]
 
 
 def test_every_operation_has_a_summary() -> None:

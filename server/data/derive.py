@@ -429,14 +429,18 @@ def _item_links(entity: Entity, id_expression: str,
 
 
 def _add_tags(document: dict[str, Any], added: list[_Route]) -> None:
-    """One tag per derived controller, as LoopBack lists its controllers."""
+    """One tag per derived controller, as LoopBack lists its controllers, saying what it serves."""
     tags = document.get("tags") or []
     known = {tag.get("name") for tag in tags if isinstance(tag, Mapping)}
     for route in added:
         controller = route.operation["x-controller-name"]
         if controller not in known:
             known.add(controller)
-            tags.append({"name": controller})
+            marker = route.operation[DERIVED]
+            entity, relation = marker["entity"], marker.get("relation")
+            served = (f"A {entity}'s {relation}" if relation
+                      else f"Create, read, update and delete {plural(entity)}")
+            tags.append({"name": controller, "description": served})
     if tags:
         document["tags"] = tags
 

@@ -12,6 +12,7 @@ from server.access import AccessLog
 from server.binding import Handlers
 from server.cors import CORSMiddleware, cors_problems
 from server.data.controllers import derived_binding
+from server.data.entities import EXTENSIONS
 from server.data.model import DataModel, read_model
 from server.explorer import Explorer
 from server.forwarded import TrustedProxies, base_url
@@ -81,7 +82,7 @@ class App:
         self.router: Router[Operation] = Router(
             (self.base_path + op.path, op.method, op) for op in operations)
         self.publisher = Publisher(
-            self.spec, error_format=settings.error_format, unbound=unbound,
+            self.spec, error_format=settings.error_format, unbound=unbound, private=EXTENSIONS,
             unfilled={op.label: op.unfilled_errors for op in operations if op.unfilled_errors})
         self.explorer = Explorer(settings.explorer_path, "/openapi.json")
         self._served: Mapping[str, Callable[[str], bytes]] = {

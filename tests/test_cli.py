@@ -154,11 +154,11 @@ def test_spec_prints_the_merged_document(capsys: pytest.CaptureFixture[str]) -> 
     operations = [(method, path) for path, item in document["paths"].items() for method in item]
     assert len(operations) == 23
     create = document["paths"]["/todos"]["post"]
-    assert create["x-charter-derived"] == {"entity": "Todo", "action": "create"}
+    assert (create["operationId"], create["summary"]) == ("TodoController.create",
+                                                          "Create a Todo")
     assert {"200", "422", "409", "503"} <= set(create["responses"])
     nested = document["paths"]["/todo-lists/{id}/todos"]["get"]
-    assert nested["x-charter-derived"] == {"entity": "TodoList", "action": "find",
-                                           "relation": "todos"}
+    assert nested["operationId"] == "TodoListTodoController.find"
     assert {"NewTodo", "TodoPartial", "TodoWithRelations", "Todo.Filter",
             "Todo.Where"} <= set(document["components"]["schemas"])
     assert main(["spec", "--yaml"]) == 0

@@ -175,9 +175,10 @@ def unbound_handlers(handlers: Handlers, targets: Iterable[str]) -> list[str]:
     found: list[str] = []
     for classes in handlers.classes.values():
         for owner in classes:
-            names = [_method_target(owner, name) for name in handlers.methods(owner)]
-            if bound.intersection(names):
-                found += [name for name in names if name not in bound]
+            prefix = _method_target(owner, "")  # what it binds may be inherited from elsewhere
+            if any(target.startswith(prefix) for target in bound):
+                found += [target for name in handlers.methods(owner)
+                          if (target := _method_target(owner, name)) not in bound]
     for module in handlers.modules.values():
         names = [f"{module.__name__}.{name}" for name in handlers.functions(module)]
         if bound.intersection(names):

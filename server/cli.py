@@ -15,6 +15,7 @@ from typing import cast
 from sqlalchemy.exc import ArgumentError
 
 from server.app import App
+from server.binding import unbound_handlers
 from server.connections import HeadLimitedProtocol, HeadLimits
 from server.data.database import Database
 from server.data.entities import read_entities
@@ -22,7 +23,7 @@ from server.data.migrate import MigrationError, migrate, plan
 from server.data.tables import build_tables
 from server.errors import HttpError
 from server.settings import Settings
-from server.spec import SpecError, load_spec
+from server.spec import SpecError, load_spec, unreferenced_files
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -163,11 +164,27 @@ def _check(settings: Settings, args: argparse.Namespace) -> int:
     unbound = f", {len(app.unbound)} unbound (501)" if app.unbound else ""
     bound = len(app.operations) - len(app.unbound)
     print(f"charter: {bound} operations bound{unbound}; the contract holds.")
+    folder = settings.spec if settings.spec.is_dir() else None
+    _warn(unreferenced_files(app.spec, folder) if folder is not None else [],
+          "spec file that no $ref reaches from the root, so nothing in it is served",
+          "spec files that no $ref reaches from the root, so nothing in them is served")
+    _warn(unbound_handlers(app.handlers, (op.target for op in app.operations))
+          if app.handlers is not None else [],
+          "handler that no operation binds", "handlers that no operation binds")
     pending = _pending(app)
     if pending:
         print(f"charter: the database needs `charter migrate`: {'; '.join(pending)}")
     app.close()
     return 0
+
+
+def _warn(items: list[str], one: str, many: str) -> None:
+    """A warning for `charter check`, which does not fail it: how many there are, and each."""
+    if items:
+        print(f"charter: warning: {len(items)} {one if len(items) == 1 else many}:",
+              file=sys.stderr)
+        for item in items:
+            print(f"  - {item}", file=sys.stderr)
 
 
 def _pending(app: App) -> list[str]:

@@ -41,7 +41,8 @@ def test_check_reports_the_binding(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["migrate"]) == 0
     capsys.readouterr()
     assert main(["check"]) == 0
-    lines = capsys.readouterr().out.splitlines()
+    captured = capsys.readouterr()
+    lines = captured.out.splitlines()
     assert lines[0] == "charter: spec/openapi.yaml (OpenAPI 3.0.3) with handlers 'handlers'"
     assert len(lines) == 1 + 23 + 1
     for line in (
@@ -61,6 +62,62 @@ def test_check_reports_the_binding(capsys: pytest.CaptureFixture[str]) -> None:
         assert line in lines
     assert all(" -> (derived) " in line for line in lines[1:-1])
     assert lines[-1] == "charter: 23 operations bound; the contract holds."
+    assert captured.err == ""  # the example uses every spec file, and has no handler
+
+
+def test_check_warns_of_spec_files_and_handlers_nothing_uses(
+        capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch,
+        tmp_path: Path) -> None:
+    spec, package = tmp_path / "spec", tmp_path / "check_warning_handlers"
+    for folder in (spec / "schemas", package):
+        folder.mkdir(parents=True)
+    (spec / "openapi.yaml").write_text("""\
+openapi: 3.0.3
+info: {title: x, version: '1'}
+paths:
+  /items:
+    get:
+      operationId: ItemController.find
+      responses: {'200': {description: the items}}
+  /summary:
+    get:
+      operationId: reports.summary
+      responses: {'200': {description: a summary}}
+""")
+    for name in ("schemas/unused.yaml", ".spectral.yaml"):
+        (spec / name).write_text("type: object\n")
+    (package / "__init__.py").write_text("def services(settings):\n    return {}\n")
+    (package / "items.py").write_text("""\
+class ItemController:
+    def __init__(self):
+        self.items = []
+    def find(self):
+        return self.items
+    def archive(self):
+        return None
+    def _helper(self):
+        return None
+class Formatter:
+    def format(self, item):
+        return item
+def to_dict(item):
+    return item
+""")
+    (package / "reports.py").write_text(
+        "def summary():\n    return {}\ndef export():\n    return {}\n"
+        "def _helper():\n    return {}\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    assert main(["check", "--spec", str(spec), "--handlers", "check_warning_handlers"]) == 0
+    captured = capsys.readouterr()
+    assert captured.out.splitlines()[-1] == "charter: 2 operations bound; the contract holds."
+    assert captured.err.splitlines() == [
+        "charter: warning: 1 spec file that no $ref reaches from the root, so nothing in it is "
+        "served:",
+        f"  - {spec}/schemas/unused.yaml",
+        "charter: warning: 2 handlers that no operation binds:",
+        "  - check_warning_handlers.items.ItemController.archive",
+        "  - check_warning_handlers.reports.export",
+    ]
 
 
 def test_check_says_when_the_database_needs_migrating(capsys: pytest.CaptureFixture[str]) -> None:
@@ -281,4 +338,8 @@ def test_the_unprotected_warning_reaches_the_terminal() -> None:
         "WARNING: 2 operation(s) declare security that Charter does not enforce, and are served "
         "UNPROTECTED under --allow-unbound (work in progress); without it the start is refused:",
         *SECURED_REPORT[1:3],
+        # the fixture's handlers serve other specs too
+        "charter: warning: 4 handlers that no operation binds:",
+        *(f"  - pipeline_handlers.items.ItemController.{name}"
+          for name in ("create", "broken", "crash", "custom")),
     ]

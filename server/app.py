@@ -57,6 +57,7 @@ class App:
                                         repositories=self.services["repositories"])
         _log_spec_warnings(self.spec.warnings)
         handlers, problems = _import_handlers(settings.handlers, settings.allow_unbound)
+        self.handlers = handlers
         if handlers is not None and (factory := handlers.services_factory()) is not None:
             try:
                 self.services.update(factory(settings))

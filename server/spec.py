@@ -26,6 +26,8 @@ from server.refs import RefError, escape, pointer, resolve_pointer, unescape
 
 HTTP_METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "trace")
 ROOT_NAMES = ("openapi.yaml", "openapi.yml", "openapi.json")
+SPEC_SUFFIXES = (".yaml", ".yml", ".json")
+"""The files a spec is written in."""
 
 # Where the bundler finds schemas: JSON Schema's keywords, plus older ones a file may use.
 _SCHEMA_VALUED = SCHEMA_VALUED | {"additionalItems", "contentSchema"}
@@ -50,6 +52,8 @@ class Spec:
     origins: dict[str, str] = field(default_factory=dict, compare=False, repr=False)
     warnings: list[str] = field(default_factory=list, compare=False)
     """Faults of the document that change nothing Charter serves, each with file and place."""
+    files: tuple[Path, ...] = field(default=(), compare=False, repr=False)
+    """Every file the bundle read (the root first), resolved."""
 
     def operations(self) -> Iterator[tuple[str, str, dict[str, Any], dict[str, Any]]]:
         """Yield `(path, method, operation, path_item)` for every operation, in document order."""
@@ -101,7 +105,22 @@ def load_spec(path: Path | str) -> Spec:
     if bundler.problems or problems:
         raise SpecError(bundler.problems + problems)
     return Spec(document=document, version=version, source=root, origins=bundler.origins,
-                warnings=bundler.warnings + warnings)
+                warnings=bundler.warnings + warnings, files=tuple(bundler.files))
+
+
+def unreferenced_files(spec: Spec, folder: Path) -> list[str]:
+    """The spec files (YAML, JSON) under `folder` that the bundle never read, as problems name
+    files: no `$ref` leads to them from the root, so nothing in them is served. Hidden files and
+    folders (`.spectral.yaml`...) are not the spec's.
+
+    >>> unreferenced_files(load_spec("spec"), Path("spec"))      # doctest: +SKIP
+    ['spec/schemas/old-todo.yaml']
+    """
+    read = set(spec.files)
+    folder = folder.resolve()
+    return [_show(path) for path in sorted(folder.rglob("*"))
+            if path.suffix in SPEC_SUFFIXES and path.is_file() and path.resolve() not in read
+            and not any(part.startswith(".") for part in path.relative_to(folder).parts)]
 
 
 def _find_root(path: Path) -> Path:
@@ -297,7 +316,7 @@ class _Bundler:
         or a relative file path (with a `/`, a `#` or a file extension).
         """
         if isinstance(value, str) and ("/" in value or "#" in value
-                                       or value.endswith((".yaml", ".yml", ".json"))):
+                                       or value.endswith(SPEC_SUFFIXES)):
             return self._external_target({"$ref": value}, base)
         return None
 

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from server.spec import SpecError, load_spec
+from server.spec import SpecError, load_spec, unreferenced_files
 
 FIXTURES = Path(__file__).parent / "fixtures" / "specs"
 SHOWN = "tests/fixtures/specs"
@@ -306,3 +306,24 @@ components:
         ":20: /components/schemas/Stored/properties/when/default: None for not nullable",
         ":20: /components/schemas/Stored/properties/when/default: None is not of type 'string'",
     ]
+
+
+def test_files_no_ref_reaches_are_named(tmp_path: Path) -> None:
+    (tmp_path / "schemas").mkdir()
+    (tmp_path / ".lint").mkdir()
+    (tmp_path / "openapi.yaml").write_text("""\
+openapi: 3.0.3
+info: {title: x, version: '1'}
+paths: {}
+components:
+  schemas:
+    Used: {$ref: 'schemas/used.yaml'}
+""")
+    for name in ("schemas/used.yaml", "schemas/old.yml", "draft.json", ".spectral.yaml",
+                 ".lint/rules.yaml"):
+        (tmp_path / name).write_text("type: object\n")
+    (tmp_path / "README.md").write_text("not a spec file\n")
+    spec = load_spec(tmp_path)
+    assert spec.files == (tmp_path / "openapi.yaml", tmp_path / "schemas" / "used.yaml")
+    assert unreferenced_files(spec, tmp_path) == [
+        f"{tmp_path}/draft.json", f"{tmp_path}/schemas/old.yml"]

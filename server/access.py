@@ -1,33 +1,37 @@
-"""The access log: one line per request on the `charter.access` logger.
+"""The access log: one line per request on standard output.
 
     GET /todos/1 200 0.4ms 5f3a9c1e-17
 
 Method, path (as sent, percent-encoded, without the query string: query strings can carry keys),
 status, time to the end of the response, and the request id (`X-Request-Id`, as the error log
-names it). `App` adds it only where that logger is on at start-up (`charter serve` turns it on,
-unless `CHARTER_ACCESS_LOG` is off): elsewhere it costs nothing.
+names it). Lines are buffered and written at most a second after their request, as nginx's
+`access_log ... buffer= flush=` does: a line costs about 2 µs, where one through `logging` costs
+10 to 14 (a record, the caller's frame, a lock and a flush each).
 """
 
 from __future__ import annotations
 
-import logging
+import asyncio
+import sys
 import time
+from typing import TextIO
 
 from server.types import ASGIApp, Message, Receive, Scope, Send
 
-logger = logging.getLogger("charter.access")
+_MAX_BUFFERED = 256
+"""Lines kept before they are written whatever the time."""
 
 
 class AccessLog:
     """ASGI middleware that logs each HTTP request once its response is sent, or abandoned."""
 
-    def __init__(self, app: ASGIApp) -> None:
+    def __init__(self, app: ASGIApp, stream: TextIO | None = None, interval: float = 1.0) -> None:
         self.app = app
-
-    @staticmethod
-    def wanted() -> bool:
-        """Whether the `charter.access` logger keeps INFO lines (e.g. `charter serve` set it up)."""
-        return logger.isEnabledFor(logging.INFO)
+        self.stream = stream if stream is not None else sys.stdout
+        self.interval = interval
+        self._lines: list[str] = []
+        self._timer: asyncio.TimerHandle | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -50,6 +54,22 @@ class AccessLog:
             await self.app(scope, receive, logged_send)
         finally:
             path = scope.get("raw_path") or scope["path"].encode("utf-8")
-            logger.info("%s %s %d %.1fms %s", scope["method"],
-                        path.decode("ascii", "backslashreplace"), status,
-                        (time.perf_counter() - started) * 1000, request_id)
+            self._lines.append(f"{scope['method']} {path.decode('ascii', 'backslashreplace')} "
+                               f"{status} {(time.perf_counter() - started) * 1000:.1f}ms "
+                               f"{request_id}\n")
+            loop = asyncio.get_running_loop()
+            if len(self._lines) >= _MAX_BUFFERED or (self._timer is not None
+                                                     and self._loop is not loop):
+                self.flush()  # full, or the timer's loop is gone (tests run one per request)
+            if self._timer is None and self._lines:
+                self._loop, self._timer = loop, loop.call_later(self.interval, self.flush)
+
+    def flush(self) -> None:
+        """Write the lines buffered so far (also at shutdown: `App.close`)."""
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+        lines, self._lines = self._lines, []
+        if lines:
+            self.stream.write("".join(lines))
+            self.stream.flush()

@@ -94,8 +94,9 @@ class App:
         self._app: ASGIApp = self.pipeline.handle
         if settings.cors_enabled:
             self._app = CORSMiddleware(self.pipeline.handle, settings)
-        if settings.access_log and AccessLog.wanted():
-            self._app = AccessLog(self._app)
+        self.access_log = AccessLog(self._app) if settings.access_log else None
+        if self.access_log is not None:
+            self._app = self.access_log
 
     def _open_data(self, model: DataModel, settings: Settings) -> dict[str, Any]:
         try:
@@ -147,7 +148,11 @@ class App:
                 return
 
     def close(self) -> None:
-        """Close the services that can be closed (database engines, clients)."""
+        """Close the services that can be closed (database engines, clients); write what the
+        access log still holds."""
+        access_log: AccessLog | None = getattr(self, "access_log", None)  # None if not built
+        if access_log is not None:
+            access_log.flush()
         for name, service in self.services.items():
             close = getattr(service, "close", None)
             if name != "settings" and callable(close):

@@ -44,7 +44,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command == "serve":
         overrides.update(host=args.host, port=args.port, workers=args.workers,
                          reload=True if args.reload else None,
-                         access_log=False if args.no_access_log else None)
+                         access_log=False if args.no_access_log
+                         else None if "CHARTER_ACCESS_LOG" in os.environ else True)
     settings = Settings.from_env(**overrides)
     command = {"serve": _serve, "check": _check, "spec": _spec, "migrate": _migrate}[args.command]
     return command(settings, args)
@@ -152,7 +153,7 @@ def _serve(settings: Settings, args: argparse.Namespace) -> int:
     uvicorn.run(factory, factory=True, host=settings.host, port=settings.port,
                 workers=settings.workers if settings.workers > 1 else None,
                 reload=settings.reload, **(_watched(settings, app.spec) if settings.reload else {}),
-                log_level="info", access_log=False, log_config=_log_config(settings),
+                log_level="info", access_log=False, log_config=_log_config(),
                 http=cast("type[asyncio.Protocol]", protocol),
                 limit_concurrency=settings.max_connections,
                 timeout_graceful_shutdown=settings.graceful_timeout,
@@ -161,17 +162,13 @@ def _serve(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
-def _log_config(settings: Settings) -> dict[str, Any]:
-    """uvicorn's logging, plus Charter's: its own lines (warnings, a failed request) on standard
-    error like uvicorn's, and the access log (`server/access.py`) on standard output."""
+def _log_config() -> dict[str, Any]:
+    """uvicorn's logging, plus Charter's own lines (warnings, a meant outcome, a failed request)
+    on standard error like uvicorn's. The access log writes to standard output itself."""
     from uvicorn.config import LOGGING_CONFIG
 
     config = copy.deepcopy(LOGGING_CONFIG)
-    config["handlers"]["charter.access"] = {**config["handlers"]["access"], "formatter": "default"}
     config["loggers"]["charter"] = {"handlers": ["default"], "level": "INFO", "propagate": False}
-    config["loggers"]["charter.access"] = {
-        "handlers": ["charter.access"], "level": "INFO" if settings.access_log else "WARNING",
-        "propagate": False}
     return config
 
 

@@ -12,6 +12,7 @@ import orjson
 from server.binding import BODY, Binding, Handlers, Invoke, SpecArguments, bind, has_handler
 from server.bodies import BodyParser, compile_body
 from server.errors import NotImplementedYet, ResponseValidationFailed
+from server.jsontext import load_json
 from server.parameters import (
     ParameterParser,
     RequestParts,
@@ -82,7 +83,7 @@ class Operation:
         if validator is None or "json" not in (response.media_type or ""):
             return
         try:
-            errors = validator.errors(orjson.loads(response.body))
+            errors = validator.errors(load_json(response.body))
         except orjson.JSONDecodeError:
             errors = [{"path": "", "code": "json", "message": "response body is not JSON",
                        "info": {}}]

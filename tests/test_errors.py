@@ -61,3 +61,10 @@ def test_problem_details_format() -> None:
 def test_error_headers_are_sent() -> None:
     error = HttpError("busy", headers={"retry-after": "5"})
     assert render_error(error)[1]["retry-after"] == "5"
+
+
+def test_details_with_integers_beyond_64_bits_are_written_exactly() -> None:
+    detail = {"path": "/n", "code": "maximum", "message": "must be <= 1180591620717411303424",
+              "info": {"comparison": "<=", "limit": 2**70}}
+    _, _, written = render_error(ValidationFailed([detail]))  # type: ignore[list-item]
+    assert b'"info":{"comparison":"<=","limit":1180591620717411303424}' in written

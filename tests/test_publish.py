@@ -98,3 +98,15 @@ def test_the_yaml_splice_writes_what_pyyaml_writes(url: str) -> None:
 def test_error_schemas_describe_both_formats() -> None:
     assert error_schema("loopback")["required"] == ["error"]
     assert error_schema("problem")["required"] == ["type", "title", "status"]
+
+
+def test_integers_beyond_64_bits_are_published_exactly() -> None:
+    import json
+
+    wide = 2**70
+    schema = {"type": "integer", "minimum": -wide, "maximum": wide, "example": wide}
+    document = {**DOCUMENT, "components": {"schemas": {"Meter": schema}}}
+    published = publisher(document)
+    for rendered in (json.loads(published.render_json("http://test")),
+                     yaml.safe_load(published.render_yaml("http://test"))):
+        assert rendered["components"]["schemas"]["Meter"] == schema

@@ -11,7 +11,6 @@ import dataclasses
 import datetime as dt
 import enum
 import json
-import re
 import sys
 import threading
 import uuid
@@ -23,13 +22,15 @@ import orjson
 _ORJSON_INTEGERS = (-(2**63), 2**64 - 1)  # what orjson writes and reads as integers
 _ORJSON_MAX_DEPTH = 1024  # orjson refuses deeper JSON, so the exact reader never meets any
 # An integer beyond orjson's range has at least 19 digits (-9223372036854775809); so may a
-# string or a float, which only costs them the exact reader.
-_LONG_DIGITS_BYTES = re.compile(rb"[0-9]{19}")
-_LONG_DIGITS_TEXT = re.compile(r"[0-9]{19}")
+# string or a float, which only costs them the exact reader. The digits are found as a run of
+# NULs once each digit is turned into one: valid JSON holds no raw NUL, and translate and `in`
+# run in C, ten times faster than a regular expression.
+_DIGITS_AS_NUL = bytes(0 if 0x30 <= byte <= 0x39 else byte for byte in range(256))
+_LONG_RUN = b"\x00" * 19
 _RECURSION = threading.Lock()
 # What orjson writes itself; anything else goes to `default` (beside ints, containers, enums
 # and dataclasses, which the exact path takes apart).
-_ORJSON_NATIVE = (str, float, type(None), dt.datetime, dt.date, dt.time, uuid.UUID,
+_ORJSON_NATIVE = (str, float, bool, type(None), dt.datetime, dt.date, dt.time, uuid.UUID,
                   orjson.Fragment)
 
 
@@ -60,11 +61,8 @@ def load_json(source: bytes | str) -> Any:
     {'id': 18446744073709551616, 'x': 1.5}
     """
     value = orjson.loads(source)  # checks the text (syntax, UTF-8, depth, numbers) first
-    if isinstance(source, bytes):
-        long_digits = _LONG_DIGITS_BYTES.search(source) is not None
-    else:
-        long_digits = _LONG_DIGITS_TEXT.search(source) is not None
-    if not long_digits:
+    text = source if isinstance(source, bytes) else source.encode("utf-8", "surrogatepass")
+    if _LONG_RUN not in text.translate(_DIGITS_AS_NUL):
         return value
     # The standard library reads integers exactly. Its C parser counts each nesting level
     # against the recursion limit, which orjson's 1024 levels can exceed: give it room, under a

@@ -89,3 +89,11 @@ def test_nesting_that_orjson_reads_is_read_exactly() -> None:
         value = value[0]
     assert value == WIDE
     assert sys.getrecursionlimit() < depth  # and the limit is put back
+
+
+def test_the_exact_path_leaves_what_orjson_writes_to_orjson_and_default() -> None:
+    value = {"on": True, "off": False, "none": None, "at": datetime.date(2026, 1, 2), "n": WIDE,
+             "tags": {"a"}}
+    assert dump_json(value, default=sorted) == (
+        b'{"on":true,"off":false,"none":null,"at":"2026-01-02","n":1180591620717411303424,'
+        b'"tags":["a"]}')

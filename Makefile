@@ -6,11 +6,15 @@ STAMP := $(VENV)/.installed
 
 .PHONY: run test test-all check lint typecheck bench clean
 
+# swagger-ui-bundle (Swagger UI 4), which a .venv from before may hold, and swagger-ui-bundle-v2
+# install the same module, swagger_ui_bundle: the old one goes first, or removing it later
+# would break the new one (so both go, and the new one comes back).
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || \
 		{ echo "Charter needs Python 3.11 or newer; try: make PYTHON=python3.11 $(MAKECMDGOALS)"; exit 1; }
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip uninstall --quiet --yes swagger-ui-bundle swagger-ui-bundle-v2
 	$(BIN)/pip install --quiet -e '.[dev,bench]'
 	touch $(STAMP)
 

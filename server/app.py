@@ -8,9 +8,11 @@ import logging
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from server.access import AccessLog
 from server.binding import Handlers
 from server.cors import CORSMiddleware, cors_problems
 from server.data.controllers import derived_binding
+from server.data.entities import EXTENSIONS
 from server.data.model import DataModel, read_model
 from server.explorer import Explorer
 from server.forwarded import TrustedProxies, base_url
@@ -55,6 +57,7 @@ class App:
                                         repositories=self.services["repositories"])
         _log_spec_warnings(self.spec.warnings)
         handlers, problems = _import_handlers(settings.handlers, settings.allow_unbound)
+        self.handlers = handlers
         if handlers is not None and (factory := handlers.services_factory()) is not None:
             try:
                 self.services.update(factory(settings))
@@ -79,8 +82,9 @@ class App:
                                           else base_path(self.spec.document))
         self.router: Router[Operation] = Router(
             (self.base_path + op.path, op.method, op) for op in operations)
-        self.publisher = Publisher(self.spec, error_format=settings.error_format,
-                                   unbound=unbound)
+        self.publisher = Publisher(
+            self.spec, error_format=settings.error_format, unbound=unbound, private=EXTENSIONS,
+            unfilled={op.label: op.unfilled_errors for op in operations if op.unfilled_errors})
         self.explorer = Explorer(settings.explorer_path, "/openapi.json")
         self._served: Mapping[str, Callable[[str], bytes]] = {
             "/openapi.json": self.publisher.render_json,
@@ -90,6 +94,8 @@ class App:
         self._app: ASGIApp = self.pipeline.handle
         if settings.cors_enabled:
             self._app = CORSMiddleware(self.pipeline.handle, settings)
+        if settings.access_log and AccessLog.wanted():
+            self._app = AccessLog(self._app)
 
     def _open_data(self, model: DataModel, settings: Settings) -> dict[str, Any]:
         try:

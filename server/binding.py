@@ -8,6 +8,7 @@ arguments named after the spec's parameters.
 from __future__ import annotations
 
 import builtins
+import difflib
 import functools
 import importlib
 import inspect
@@ -92,6 +93,32 @@ class Handlers:
                 if inspect.isclass(value) and value.__module__ == module.__name__:
                     self.classes.setdefault(value.__name__, []).append(value)
 
+    def methods(self, owner: type) -> list[str]:
+        """The public methods a class of the package has, its own and those it inherits from
+        other classes of the package."""
+        names = [name for cls in owner.__mro__ if cls.__module__ in self.modules
+                 for name in vars(cls) if not name.startswith("_")]
+        return [name for name in dict.fromkeys(names)
+                if callable(value := getattr(owner, name)) and not inspect.isclass(value)]
+
+    def functions(self, module: ModuleType) -> list[str]:
+        """The public functions a module of the package defines (`services` is no handler)."""
+        return [name for name, value in vars(module).items()
+                if not name.startswith("_") and inspect.isfunction(value)
+                and value.__module__ == module.__name__
+                and not (module is self.root and name == "services")]
+
+    def operation_ids(self) -> list[str]:
+        """Every `Class.method` and `module.function` an operationId may name, the module
+        relative to the package."""
+        names = [f"{name}.{method}" for name, classes in self.classes.items() if len(classes) == 1
+                 for method in self.methods(classes[0])]
+        for module_name, module in self.modules.items():
+            if module_name.startswith(f"{self.package}."):
+                relative = module_name.removeprefix(f"{self.package}.")
+                names += [f"{relative}.{function}" for function in self.functions(module)]
+        return names
+
     def services_factory(self) -> Callable[..., Mapping[str, Any]] | None:
         factory = getattr(self.root, "services", None)
         return factory if callable(factory) else None
@@ -139,6 +166,26 @@ def bind(
                    arguments=arguments), []
 
 
+def unbound_handlers(handlers: Handlers, targets: Iterable[str]) -> list[str]:
+    """The handlers no operation binds, named as bound ones are (`module.Class.method`): the
+    public methods of each class that binds at least one operation, and the public functions of
+    each module that does. Classes and modules that bind nothing are the package's helpers.
+    """
+    bound = set(targets)
+    found: list[str] = []
+    for classes in handlers.classes.values():
+        for owner in classes:
+            prefix = _method_target(owner, "")  # what it binds may be inherited from elsewhere
+            if any(target.startswith(prefix) for target in bound):
+                found += [target for name in handlers.methods(owner)
+                          if (target := _method_target(owner, name)) not in bound]
+    for module in handlers.modules.values():
+        names = [f"{module.__name__}.{name}" for name in handlers.functions(module)]
+        if bound.intersection(names):
+            found += [name for name in names if name not in bound]
+    return found
+
+
 def has_handler(operation: Mapping[str, Any], handlers: Handlers) -> bool:
     """Whether the handlers package answers this operation (a derived one may be overridden)."""
     return _locate(operation, operation.get("operationId"), handlers)[1] is not None
@@ -161,7 +208,10 @@ def _locate(
     if router:
         found = handlers.import_attribute(f"{router}.{op_id}")
         if found is None:
-            return None, None, "", [f"no {op_id!r} in x-openapi-router-controller {router!r}"]
+            module = handlers.import_attribute(str(router))
+            names = handlers.functions(module) if inspect.ismodule(module) else []
+            return None, None, "", [f"no {op_id!r} in x-openapi-router-controller {router!r}"
+                                    + _did_you_mean(op_id, names)]
         return _from_attribute(found, f"{router}.{op_id}")
     if "." in op_id:
         class_name, _, method = op_id.rpartition(".")
@@ -172,7 +222,7 @@ def _locate(
             return _from_attribute(found, op_id)
     return None, None, "", [f"no handler for operationId {op_id!r}: expected a class method "
                             f"like `Class.method` or a function `module.function` in package "
-                            f"{handlers.package!r}"]
+                            f"{handlers.package!r}" + _did_you_mean(op_id, handlers.operation_ids())]
 
 
 def _class_method(
@@ -183,15 +233,34 @@ def _class_method(
         where = ", ".join(c.__module__ for c in classes)
         return None, None, "", [f"class {class_name!r} is ambiguous: defined in {where}"]
     if not classes:
-        return None, None, "", [f"no class {class_name!r} in package {handlers.package!r}"]
+        return None, None, "", [f"no class {class_name!r} in package {handlers.package!r}"
+                                + _did_you_mean(class_name, handlers.classes)]
     owner = classes[0]
     for name in dict.fromkeys((method, python_name(method))):
         function = getattr(owner, name, None)
         if callable(function):
-            return owner, function, f"{owner.__module__}.{owner.__qualname__}.{name}", []
+            return owner, function, _method_target(owner, name), []
+    methods = handlers.methods(owner)
     return None, None, "", [f"class {class_name!r} has no method {method!r}"
                             + (f" or {python_name(method)!r}" if python_name(method) != method
-                               else "")]
+                               else "")
+                            + (_did_you_mean(method, methods)
+                               or _did_you_mean(python_name(method), methods))]
+
+
+def _did_you_mean(name: str, names: Iterable[str]) -> str:
+    """` (did you mean 'x'?)` naming the one of `names` closest to `name`; "" if none is close.
+
+    >>> _did_you_mean("lter", ["find", "later"]), _did_you_mean("nothing", ["find"])
+    (" (did you mean 'later'?)", '')
+    """
+    found = difflib.get_close_matches(name, list(names), n=1)
+    return f" (did you mean {found[0]!r}?)" if found else ""
+
+
+def _method_target(owner: type, name: str) -> str:
+    """How a bound method is named: `module.Class.method`."""
+    return f"{owner.__module__}.{owner.__qualname__}.{name}"
 
 
 def _from_attribute(

@@ -4,17 +4,19 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import copy
 import functools
 import importlib.metadata
 import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import cast
+from typing import Any, cast
 
 from sqlalchemy.exc import ArgumentError
 
 from server.app import App
+from server.binding import unbound_handlers
 from server.connections import HeadLimitedProtocol, HeadLimits
 from server.data.database import Database
 from server.data.entities import read_entities
@@ -22,7 +24,7 @@ from server.data.migrate import MigrationError, migrate, plan
 from server.data.tables import build_tables
 from server.errors import HttpError
 from server.settings import Settings
-from server.spec import SpecError, load_spec
+from server.spec import SPEC_SUFFIXES, Spec, SpecError, load_spec, unreferenced_files
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -41,7 +43,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                  "allow_unbound": True if args.allow_unbound else None}
     if args.command == "serve":
         overrides.update(host=args.host, port=args.port, workers=args.workers,
-                         reload=True if args.reload else None)
+                         reload=True if args.reload else None,
+                         access_log=False if args.no_access_log else None)
     settings = Settings.from_env(**overrides)
     command = {"serve": _serve, "check": _check, "spec": _spec, "migrate": _migrate}[args.command]
     return command(settings, args)
@@ -65,7 +68,11 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--workers", type=_at_least_one,
                        help="worker processes (default: CHARTER_WORKERS, else 1)")
     serve.add_argument("--reload", action="store_true",
-                       help="restart when a Python file changes (development)")
+                       help="restart when a Python file or a spec file changes, each restart checked "
+                            "as the first start is (development)")
+    serve.add_argument("--no-access-log", action="store_true",
+                       help="no line per request on standard output (default: CHARTER_ACCESS_LOG, "
+                            "else on)")
     commands.add_parser("check", parents=[common],
                         help="load the spec, bind the handlers, report; non-zero on problems")
     spec = commands.add_parser("spec", parents=[common], help="print the merged spec")
@@ -132,7 +139,8 @@ def _serve(settings: Settings, args: argparse.Namespace) -> int:
         return 1
     # Workers and reload re-create the app in each process from the environment.
     for key, value in {"CHARTER_SPEC": str(settings.spec), "CHARTER_HANDLERS": settings.handlers,
-                       "CHARTER_ALLOW_UNBOUND": "1" if settings.allow_unbound else "0"}.items():
+                       "CHARTER_ALLOW_UNBOUND": "1" if settings.allow_unbound else "0",
+                       "CHARTER_ACCESS_LOG": "1" if settings.access_log else "0"}.items():
         os.environ[key] = value
     # The HTTP protocol bounds each request head (size and time); uvicorn bounds connections
     # (503 beyond) and the drain on SIGTERM, after it stops listening, and does not name itself.
@@ -140,15 +148,65 @@ def _serve(settings: Settings, args: argparse.Namespace) -> int:
     # would replace the peer's address with X-Forwarded-For's, and the app could then no longer
     # tell that the request came through a trusted proxy.
     protocol = functools.partial(HeadLimitedProtocol, limits=HeadLimits.from_settings(settings))
-    uvicorn.run("server.app:create_app", factory=True, host=settings.host, port=settings.port,
+    factory = "server.cli:create_reloaded_app" if settings.reload else "server.app:create_app"
+    uvicorn.run(factory, factory=True, host=settings.host, port=settings.port,
                 workers=settings.workers if settings.workers > 1 else None,
-                reload=settings.reload, log_level="info", access_log=False,
+                reload=settings.reload, **(_watched(settings, app.spec) if settings.reload else {}),
+                log_level="info", access_log=False, log_config=_log_config(settings),
                 http=cast("type[asyncio.Protocol]", protocol),
                 limit_concurrency=settings.max_connections,
                 timeout_graceful_shutdown=settings.graceful_timeout,
                 proxy_headers=False,
                 server_header=False)
     return 0
+
+
+def _log_config(settings: Settings) -> dict[str, Any]:
+    """uvicorn's logging, plus Charter's: its own lines (warnings, a failed request) on standard
+    error like uvicorn's, and the access log (`server/access.py`) on standard output."""
+    from uvicorn.config import LOGGING_CONFIG
+
+    config = copy.deepcopy(LOGGING_CONFIG)
+    config["handlers"]["charter.access"] = {**config["handlers"]["access"], "formatter": "default"}
+    config["loggers"]["charter"] = {"handlers": ["default"], "level": "INFO", "propagate": False}
+    config["loggers"]["charter.access"] = {
+        "handlers": ["charter.access"], "level": "INFO" if settings.access_log else "WARNING",
+        "propagate": False}
+    return config
+
+
+def _watched(settings: Settings, spec: Spec) -> dict[str, Any]:
+    """What `--reload` watches: Python files under the working directory (uvicorn's default)
+    and the spec's files (YAML, JSON) in its folder and in every folder it reads a file from.
+    Hidden folders of the working directory (.git, .venv, caches) are left out, unless the spec
+    lives there.
+    """
+    cwd = Path.cwd().resolve()
+    folders = {path.parent for path in spec.files}
+    if settings.spec.is_dir():
+        folders.add(settings.spec.resolve())
+    hidden = [path for path in cwd.iterdir() if path.name.startswith(".") and path.is_dir()
+              and not any(path == folder or path in folder.parents for folder in folders)]
+    return {"reload_dirs": [str(cwd), *sorted(map(str, folders))],
+            "reload_includes": [f"*{suffix}" for suffix in SPEC_SUFFIXES],
+            "reload_excludes": [str(path) for path in sorted(hidden)]}
+
+
+def create_reloaded_app() -> App:
+    """The factory `charter serve --reload` gives uvicorn: each restart is checked as the first
+    start is. A contract that does not hold prints its whole report, and the server waits for the
+    next change; a database the spec's entities are ahead of is said, with what to do."""
+    settings = Settings.from_env()
+    app = _build(settings)
+    if app is None:
+        print("charter: the server restarts when a spec or Python file changes", file=sys.stderr)
+        raise SystemExit(1)
+    pending = _pending(app)
+    if pending:
+        print(f"charter: warning: the database is not up to date with the spec's entities "
+              f"({'; '.join(pending)}): run `charter migrate` (or serve with CHARTER_MIGRATE=1); "
+              f"until then, what it lacks answers 503 DATABASE_NOT_MIGRATED", file=sys.stderr)
+    return app
 
 
 def _check(settings: Settings, args: argparse.Namespace) -> int:
@@ -163,11 +221,27 @@ def _check(settings: Settings, args: argparse.Namespace) -> int:
     unbound = f", {len(app.unbound)} unbound (501)" if app.unbound else ""
     bound = len(app.operations) - len(app.unbound)
     print(f"charter: {bound} operations bound{unbound}; the contract holds.")
+    folder = settings.spec if settings.spec.is_dir() else None
+    _warn(unreferenced_files(app.spec, folder) if folder is not None else [],
+          "spec file that no $ref reaches from the root, so nothing in it is served",
+          "spec files that no $ref reaches from the root, so nothing in them is served")
+    _warn(unbound_handlers(app.handlers, (op.target for op in app.operations))
+          if app.handlers is not None else [],
+          "handler that no operation binds", "handlers that no operation binds")
     pending = _pending(app)
     if pending:
         print(f"charter: the database needs `charter migrate`: {'; '.join(pending)}")
     app.close()
     return 0
+
+
+def _warn(items: list[str], one: str, many: str) -> None:
+    """A warning for `charter check`, which does not fail it: how many there are, and each."""
+    if items:
+        print(f"charter: warning: {len(items)} {one if len(items) == 1 else many}:",
+              file=sys.stderr)
+        for item in items:
+            print(f"  - {item}", file=sys.stderr)
 
 
 def _pending(app: App) -> list[str]:

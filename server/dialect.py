@@ -8,7 +8,7 @@ import calendar
 import ipaddress
 import math
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
 from server.refs import RefError, deref, escape, unescape
@@ -355,17 +355,27 @@ def referenced_pointers(schema: Any) -> set[str]:
 def _collect_refs(node: Any, found: set[str]) -> None:
     if not isinstance(node, dict):
         return
+    if isinstance(node.get("$ref"), str):
+        found.add(node["$ref"])
+    for child in subschemas(node):
+        _collect_refs(child, found)
+
+
+def subschemas(node: Mapping[str, Any]) -> Iterator[Any]:
+    """The schemas directly inside a schema, found by keyword: `properties` names, `example`s
+    and `default`s are values, never walked into.
+
+    >>> list(subschemas({"items": {"type": "string"}, "example": {"type": "x"},
+    ...                  "anyOf": [True], "properties": {"a": {}}}))
+    [{'type': 'string'}, True, {}]
+    """
     for key, value in node.items():
-        if key == "$ref" and isinstance(value, str):
-            found.add(value)
-        elif key in SCHEMA_VALUED:
-            _collect_refs(value, found)
+        if key in SCHEMA_VALUED:
+            yield value
         elif key in SCHEMA_LISTS and isinstance(value, list):
-            for item in value:
-                _collect_refs(item, found)
+            yield from value
         elif key in SCHEMA_MAPS and isinstance(value, dict):
-            for item in value.values():
-                _collect_refs(item, found)
+            yield from value.values()
 
 
 # --- string formats ---------------------------------------------------------------------------

@@ -276,14 +276,46 @@ def show(value: Any) -> str:
 ERROR_MEDIA_TYPES = {"loopback": "application/json", "problem": "application/problem+json"}
 
 
+def sample_error(status: int) -> HttpError:
+    """An error of `status` with every member an error body can have, to check a documented
+    error schema against."""
+    sample: type[HttpError] = type("SampleError", (HttpError,),
+                                   {"status": status, "code": "EXAMPLE"})
+    return sample("An example.", details=[
+        {"path": "/x", "code": "type", "message": "must be string", "info": {"type": "string"}}])
+
+
+def error_body(error: HttpError, message: str, error_format: str) -> dict[str, Any]:
+    """The body of an error response, in LoopBack's format or as problem details (RFC 9457)."""
+    body: dict[str, Any]
+    if error_format == "problem":
+        body = {"type": "about:blank", "title": http.HTTPStatus(error.status).phrase,
+                "status": error.status, "detail": message}
+        if error.code:
+            body["code"] = error.code
+        if error.details is not None:
+            body["details"] = error.details
+        return body
+    inner: dict[str, Any] = {"statusCode": error.status, "name": error.name, "message": message}
+    if error.code:
+        inner["code"] = error.code
+    if error.details is not None:
+        inner["details"] = error.details
+    return {"error": inner}
+
+
 def render_error(
     exc: BaseException,
     *,
     error_format: str = "loopback",
     debug: bool = False,
     request_id: str | None = None,
+    media_type: str | None = None,
 ) -> tuple[int, dict[str, str], bytes]:
     """Turn any exception into `(status, headers, body)`; the only place error bodies are written.
+
+    `error_format` shapes the body (LoopBack's, or RFC 9457's problem details), sent as
+    `media_type`, by default the format's own (`ERROR_MEDIA_TYPES`).
 
     >>> render_error(EndpointNotFound("GET", "/x"))[2]
     b'{"error":{"statusCode":404,"name":"NotFoundError","message":"Endpoint \\\\"GET /x\\\\" not found."}}'
@@ -291,7 +323,12 @@ def render_error(
     error = exc if isinstance(exc, HttpError) else InternalServerError()
     status = error.status
     message = error.message
-    if status >= 500:
+    if status < 500 or isinstance(error, NotImplementedYet | ServiceUnavailable):
+        # An outcome the server means (a bad request, an operation not written yet, a database
+        # that is down): one line, no traceback.
+        logger.log(logging.INFO if status < 500 else logging.WARNING, "request %s: %d %s: %s",
+                   request_id or "-", status, error.code or error.name, message)
+    else:
         logger.error(
             "request %s failed with %s", request_id or "-", status,
             exc_info=(type(exc), exc, exc.__traceback__),
@@ -302,25 +339,11 @@ def render_error(
             message = str(exc) or type(exc).__name__
         elif not debug and type(error) in (InternalServerError, HttpError):
             message = "Internal Server Error"
-    body: dict[str, Any]
-    if error_format == "problem":
-        body = {"type": "about:blank", "title": http.HTTPStatus(status).phrase, "status": status,
-                "detail": message}
-        if error.code:
-            body["code"] = error.code
-        if error.details is not None:
-            body["details"] = error.details
-    else:
-        inner: dict[str, Any] = {"statusCode": status, "name": error.name, "message": message}
-        if error.code:
-            inner["code"] = error.code
-        if error.details is not None:
-            inner["details"] = error.details
-        body = {"error": inner}
+    body = error_body(error, message, error_format)
     if debug and status >= 500:
         target = body if error_format == "problem" else body["error"]
         target["stack"] = "".join(traceback.format_exception(exc))
-    headers = {"content-type": ERROR_MEDIA_TYPES[error_format], **error.headers}
+    headers = {"content-type": media_type or ERROR_MEDIA_TYPES[error_format], **error.headers}
     if request_id:
         headers["x-request-id"] = request_id
     return status, headers, dump_json(body)

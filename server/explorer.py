@@ -1,4 +1,4 @@
-"""The API explorer: Swagger UI served from the `swagger-ui-bundle` package's files, no network."""
+"""The API explorer: Swagger UI 5 served from the `swagger-ui-bundle-v2` package's files, no network."""
 
 from __future__ import annotations
 
@@ -9,27 +9,33 @@ import json
 from pathlib import Path
 from urllib.parse import urlsplit
 
-import swagger_ui_bundle  # type: ignore[import-untyped]  # ships no py.typed
+import swagger_ui_bundle  # type: ignore[import-untyped]  # swagger-ui-bundle-v2 ships no py.typed
 
 from server.responses import Response
 
 _ASSET_DIR = Path(str(swagger_ui_bundle.swagger_ui_path))
-# The directory is named after the Swagger UI release it holds, e.g. "swagger-ui-4.15.5".
+# The directory is named after the Swagger UI release it holds, e.g. "swagger-ui-5.31.0".
 _VERSION = _ASSET_DIR.name.removeprefix("swagger-ui-")
 
-# Only what the index page loads. The source maps (~5 MB) are left out: a browser asks for
-# them only while its developer tools are open, and a missing map costs nothing else.
+# Only what the index page loads, and the OAuth2 redirect page with its script. The source
+# maps (~7 MB), the ES-module builds and the package's own index and initializer are left out:
+# a browser asks for a map only while its developer tools are open, and nothing else needs them.
 _ASSETS: dict[str, str] = {
     "swagger-ui.css": "text/css; charset=utf-8",
     "swagger-ui-bundle.js": "text/javascript; charset=utf-8",
     "swagger-ui-standalone-preset.js": "text/javascript; charset=utf-8",
     "favicon-32x32.png": "image/png",
     "favicon-16x16.png": "image/png",
+}
+# Swagger UI names these two itself, with no version: its `oauth2RedirectUrl` and the script
+# that page loads (since 5.x a file, no longer inline, so a CSP need not allow inline scripts).
+_REDIRECT_PAGES: dict[str, str] = {
     "oauth2-redirect.html": "text/html; charset=utf-8",
+    "oauth2-redirect.js": "text/javascript; charset=utf-8",
 }
 
-# The file names carry no version, so the index adds `?v=<version>` to every asset URL:
-# an upgraded package changes the URLs, and a day's caching never serves stale files.
+# The index adds `?v=<version>` to every asset URL it loads: an upgraded package changes the
+# URLs, and a day's caching never serves stale files. The URLs without a version are revalidated.
 _ASSET_CACHE = {"cache-control": "public, max-age=86400"}
 _INDEX_CACHE = {"cache-control": "no-cache"}
 
@@ -113,10 +119,11 @@ class Explorer:
             # Relative, so that behind a proxy's mount path the browser stays under it.
             location = self.prefix.rsplit("/", 1)[1] + "/"
             responses[self.prefix] = Response.raw(301, {"location": location}, b"")
-        for name, media_type in _ASSETS.items():
-            responses[f"{self.prefix}/{name}"] = Response(
-                _read_asset(name), media_type=media_type, headers=_ASSET_CACHE
-            )
+        for assets, cache in ((_ASSETS, _ASSET_CACHE), (_REDIRECT_PAGES, _INDEX_CACHE)):
+            for name, media_type in assets.items():
+                responses[f"{self.prefix}/{name}"] = Response(
+                    _read_asset(name), media_type=media_type, headers=cache
+                )
         self._responses = responses
 
     def find(self, path: str) -> Response | None:
@@ -179,5 +186,5 @@ def _content_security_policy(script: str, spec_url: str) -> str:
 
 @functools.cache
 def _read_asset(name: str) -> bytes:
-    # Shared by every Explorer in the process: apps built in tests read the 1.5 MB once.
+    # Shared by every Explorer in the process: apps built in tests read the 1.9 MB once.
     return (_ASSET_DIR / name).read_bytes()

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -11,7 +11,13 @@ import orjson
 
 from server.binding import BODY, Binding, Handlers, Invoke, SpecArguments, bind, has_handler
 from server.bodies import BodyParser, compile_body
-from server.errors import NotImplementedYet, ResponseValidationFailed
+from server.errors import (
+    ERROR_MEDIA_TYPES,
+    NotImplementedYet,
+    ResponseValidationFailed,
+    error_body,
+    sample_error,
+)
 from server.jsontext import load_json
 from server.parameters import (
     ParameterParser,
@@ -52,6 +58,16 @@ class Operation:
     no_content: bool
     response_validators: Mapping[int, Validator]
     response_validation: str
+    error_formats: Mapping[str, tuple[str, str]]
+    """The body format and media type of its errors, by the status (`"400"`) or range (`"4XX"`)
+    the operation documents an error response for; the others are in the settings' format."""
+    unfilled_errors: frozenset[str]
+    """Documented error responses no error body of Charter's can match: it publishes its own."""
+
+    def error_format(self, status: int) -> tuple[str, str] | None:
+        """The format and media type of an error of `status`, where the spec documents one."""
+        return (self.error_formats.get(str(status))
+                or self.error_formats.get(f"{str(status)[0]}XX"))
 
     @property
     def label(self) -> str:
@@ -151,6 +167,8 @@ def compile_operations(
             problems.append(f"{label}: cannot compile its schemas: {exc}")
             continue
         success, no_content, response_validators = _responses(document, raw, validators, label)
+        error_formats, unfilled = _error_formats(document, raw, validators,
+                                                 settings.error_format)
         operations.append(Operation(
             method=method.upper(),
             path=path,
@@ -165,6 +183,8 @@ def compile_operations(
             no_content=no_content,
             response_validators=response_validators,
             response_validation=settings.response_validation,
+            error_formats=error_formats,
+            unfilled_errors=frozenset(unfilled),
         ))
     return operations, problems, unbound
 
@@ -188,6 +208,51 @@ def _responses(
                 validators_by_status[int(code)] = validators.compile(media["schema"], "response")
                 break
     return success_status, 204 in success, validators_by_status
+
+
+def _error_formats(document: dict[str, Any], operation: Mapping[str, Any],
+                   validators: SchemaValidators,
+                   preferred: str) -> tuple[dict[str, tuple[str, str]], list[str]]:
+    """For each error response the operation documents with content (by status or range), the
+    error format and media type that conform to it: the settings' format first, then the other,
+    each under a documented JSON media type (its own first) whose schema its body matches.
+    A documented response none fits is named among the unfilled: Charter publishes what it
+    sends there."""
+    formats: dict[str, tuple[str, str]] = {}
+    unfilled: list[str] = []
+    shapes = [preferred, *(shape for shape in ERROR_MEDIA_TYPES if shape != preferred)]
+    for code, raw in (operation.get("responses") or {}).items():
+        code = str(code).upper()
+        if not (code[0] in "45" and (code[1:].isdigit() or code[1:] == "XX")):
+            continue
+        content = deref(document, raw).get("content") or {}
+        status = int(code.replace("XX", "00"))
+        documented = [(media_type, media) for media_type, media in content.items()
+                      if "json" in media_type or media_type in ("*/*", "application/*")]
+        if not content:
+            continue
+        chosen = next((choice for shape in shapes
+                       for choice in _fits(shape, status, documented, validators)), None)
+        if chosen is None:
+            unfilled.append(code)
+        else:
+            formats[code] = chosen
+    return formats, unfilled
+
+
+def _fits(shape: str, status: int, documented: list[tuple[str, Any]],
+          validators: SchemaValidators) -> Iterator[tuple[str, str]]:
+    """The documented media types an error body of `shape` may be sent as: its own first, then
+    plain JSON; problem details' media type says the body is one, so it carries no other."""
+    own = ERROR_MEDIA_TYPES[shape]
+    sample = sample_error(status)
+    instance = error_body(sample, sample.message, shape)
+    for media_type, media in sorted(documented, key=lambda item: item[0] != own):
+        if "problem+json" in media_type and shape != "problem":
+            continue
+        schema = media.get("schema") if isinstance(media, dict) else None
+        if schema is None or validators.compile(schema, "response").is_valid(instance):
+            yield (shape, own if "*" in media_type else media_type)
 
 
 def _not_implemented(label: str, operation_id: Any) -> Invoke:

@@ -12,6 +12,7 @@ from typing import Any
 from server.errors import (
     BadRequest,
     EndpointNotFound,
+    HttpError,
     MethodNotAllowed,
     PayloadTooLarge,
     RequestTimeout,
@@ -111,6 +112,7 @@ class Pipeline:
     async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
         method: str = scope["method"]
         request_id = ""
+        operation: Operation | None = None
         try:
             headers = parse_headers(scope["headers"], self.max_headers, self.max_header_size)
             request_id = headers.get("x-request-id", "")[:128] or _new_request_id()
@@ -136,14 +138,22 @@ class Pipeline:
             return
         except Exception as exc:
             request_id = request_id or _new_request_id()
-            response = self.reject(exc, request_id)
+            response = self.reject(exc, request_id, operation)
         await response.send(send, head=method == "HEAD",
                             extra=[(b"x-request-id", request_id.encode("latin-1"))])
 
-    def reject(self, exc: BaseException, request_id: str) -> Response:
+    def reject(self, exc: BaseException, request_id: str,
+               operation: Operation | None = None) -> Response:
+        """The error response, in the format the operation documents for its status, if any."""
+        error_format: str = self.settings.error_format
+        media_type: str | None = None
+        status = exc.status if isinstance(exc, HttpError) else 500
+        documented = operation.error_format(status) if operation else None
+        if documented is not None:
+            error_format, media_type = documented
         status, headers, body = render_error(
-            exc, error_format=self.settings.error_format, debug=self.settings.debug,
-            request_id=request_id)
+            exc, error_format=error_format, debug=self.settings.debug, request_id=request_id,
+            media_type=media_type)
         headers.pop("x-request-id", None)  # `handle` adds it to every response
         return Response.raw(status, headers, body)
 

@@ -1,4 +1,5 @@
-"""The republished spec: the bundled document plus every error response the server can give."""
+"""The republished spec: the bundled document plus every error response the server can give,
+less the extensions that only Charter reads."""
 
 from __future__ import annotations
 
@@ -6,11 +7,12 @@ import copy
 import functools
 import os
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 import yaml
 
+from server.dialect import subschemas
 from server.errors import ERROR_MEDIA_TYPES
 from server.jsontext import dump_json
 from server.operations import DERIVED
@@ -18,6 +20,8 @@ from server.refs import deref
 from server.spec import HTTP_METHODS, Spec
 
 ERROR_SCHEMA = "Charter.Error"
+CHARTER_PREFIX = "x-charter-"
+"""Extensions Charter writes for itself (`x-charter-derived`): never published."""
 
 # status -> (component name, description)
 _ERRORS: dict[int, tuple[str, str]] = {
@@ -119,12 +123,20 @@ class Publisher:
 
     Nothing is cached per base URL, so no Host value, however many, costs more than a splice.
 
+    Charter's own extensions are left out: `x-charter-*` keys of operations and schemas, and
+    `private` keys of schemas (the data layer's `x-entity`, `x-crud`, `x-column`); a user's
+    other `x-` keys stay.
+
     >>> publisher = Publisher(spec, error_format="loopback", unbound=set())   # doctest: +SKIP
     >>> publisher.render_json("http://localhost:8000")                     # doctest: +SKIP
     b'{"openapi":"3.0.3",...'
     """
 
-    def __init__(self, spec: Spec, *, error_format: str, unbound: set[str]) -> None:
+    def __init__(self, spec: Spec, *, error_format: str, unbound: set[str],
+                 private: Iterable[str] = (),
+                 unfilled: Mapping[str, frozenset[str]] | None = None) -> None:
+        """`unfilled` names, by operation (`"GET /path"`), the error responses it documents
+        that no error body of Charter's matches: what Charter sends there is published in them."""
         document = copy.deepcopy(spec.document)
         components = document.setdefault("components", {})
         components.setdefault("schemas", {})[ERROR_SCHEMA] = error_schema(error_format)
@@ -143,6 +155,13 @@ class Publisher:
                                              method=method):
                     if self._add_error(document, declared, status, error_content):
                         used.add(status)
+                for code in (unfilled or {}).get(key, ()):
+                    response = deref(document, declared[code])
+                    response["content"] = {**response["content"], **error_content}
+                _strip(operation, frozenset())  # its marker was read just above
+        private_keys = frozenset(private)
+        for schema in components["schemas"].values():
+            _strip_schema(schema, private_keys)
         for status in sorted(used):  # only the responses something refers to
             name, description = _ERRORS[status]
             responses[name] = {"description": description, "content": error_content}
@@ -195,6 +214,21 @@ class Publisher:
         else:
             servers = yaml.safe_dump([{"url": base_url}], allow_unicode=True).encode()
         return b"".join((head, servers, tail))
+
+
+def _strip(node: dict[str, Any], private: frozenset[str]) -> None:
+    """Remove Charter's keys from one object: `x-charter-*` and `private` ones."""
+    for key in [key for key in node if key in private or key.startswith(CHARTER_PREFIX)]:
+        del node[key]
+
+
+def _strip_schema(schema: Any, private: frozenset[str]) -> None:
+    """`_strip` a schema and every schema inside it (`subschemas`)."""
+    if not isinstance(schema, dict):
+        return
+    _strip(schema, private)
+    for child in subschemas(schema):
+        _strip_schema(child, private)
 
 
 def _servers_template(document: dict[str, Any]) -> tuple[dict[str, Any], str]:

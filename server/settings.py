@@ -53,6 +53,8 @@ class Settings:
     graceful_timeout: int = 20
     """Seconds `charter serve` lets requests in progress finish on SIGTERM before cancelling them."""
     response_validation: ResponseValidation = "error"
+    access_log: bool = True
+    """One line per request on the `charter.access` logger, where it is on (`charter serve`)."""
     allow_unbound: bool = False
     cors_enabled: bool = True
     cors_origin: str = "*"

@@ -9,6 +9,7 @@ object (path items, parameters, responses...) is inlined where it is referenced.
 from __future__ import annotations
 
 import copy
+import functools
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -21,10 +22,12 @@ from jsonschema.exceptions import ValidationError
 from openapi_spec_validator import OpenAPIV30SpecValidator, OpenAPIV31SpecValidator
 
 from server.dialect import SCHEMA_LISTS, SCHEMA_MAPS, SCHEMA_VALUED
-from server.refs import RefError, escape, pointer, resolve_pointer
+from server.refs import RefError, escape, pointer, resolve_pointer, unescape
 
 HTTP_METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "trace")
 ROOT_NAMES = ("openapi.yaml", "openapi.yml", "openapi.json")
+SPEC_SUFFIXES = (".yaml", ".yml", ".json")
+"""The files a spec is written in."""
 
 # Where the bundler finds schemas: JSON Schema's keywords, plus older ones a file may use.
 _SCHEMA_VALUED = SCHEMA_VALUED | {"additionalItems", "contentSchema"}
@@ -49,6 +52,8 @@ class Spec:
     origins: dict[str, str] = field(default_factory=dict, compare=False, repr=False)
     warnings: list[str] = field(default_factory=list, compare=False)
     """Faults of the document that change nothing Charter serves, each with file and place."""
+    files: tuple[Path, ...] = field(default=(), compare=False, repr=False)
+    """Every file the bundle read (the root first), resolved."""
 
     def operations(self) -> Iterator[tuple[str, str, dict[str, Any], dict[str, Any]]]:
         """Yield `(path, method, operation, path_item)` for every operation, in document order."""
@@ -100,7 +105,22 @@ def load_spec(path: Path | str) -> Spec:
     if bundler.problems or problems:
         raise SpecError(bundler.problems + problems)
     return Spec(document=document, version=version, source=root, origins=bundler.origins,
-                warnings=bundler.warnings + warnings)
+                warnings=bundler.warnings + warnings, files=tuple(bundler.files))
+
+
+def unreferenced_files(spec: Spec, folder: Path) -> list[str]:
+    """The spec files (YAML, JSON) under `folder` that the bundle never read, as problems name
+    files: no `$ref` leads to them from the root, so nothing in them is served. Hidden files and
+    folders (`.spectral.yaml`...) are not the spec's.
+
+    >>> unreferenced_files(load_spec("spec"), Path("spec"))      # doctest: +SKIP
+    ['spec/schemas/old-todo.yaml']
+    """
+    read = set(spec.files)
+    folder = folder.resolve()
+    return [_show(path) for path in sorted(folder.rglob("*"))
+            if path.suffix in SPEC_SUFFIXES and path.is_file() and path.resolve() not in read
+            and not any(part.startswith(".") for part in path.relative_to(folder).parts)]
 
 
 def _find_root(path: Path) -> Path:
@@ -211,7 +231,7 @@ class _Bundler:
             siblings = {k: v for k, v in node.items() if k != "$ref"}
             return self._follow(target, siblings, base, out, is_schema, node["$ref"], src)
         if "$ref" in node and isinstance(node["$ref"], str) and "://" in node["$ref"]:
-            self.problems.append(f"{_show(base)}: {src}/$ref: remote references are not supported "
+            self.problems.append(f"{_place(_show(base), f'{src}/$ref')}: remote references are not supported "
                                  f"({node['$ref']}); the server uses no network")
             return node
         result: dict[str, Any] = {}
@@ -258,7 +278,7 @@ class _Bundler:
             found = None
         if not isinstance(found, dict):
             return node, base, src  # left for `dangling_refs` to name
-        self.warnings.append(f"{_show(base)}: {src}: $ref {ref!r} stands for the whole map, "
+        self.warnings.append(f"{_place(_show(base), src)}: $ref {ref!r} stands for the whole map, "
                              f"where OpenAPI names each entry; served as the map it points at")
         return found, path, pointer
 
@@ -281,7 +301,7 @@ class _Bundler:
             except RefError:
                 found = None
             if found is None:
-                self.problems.append(f"{_show(base)}: {src}/mapping/{escape(str(tag))}: "
+                self.problems.append(f"{_place(_show(base), f'{src}/mapping/{escape(str(tag))}')}: "
                                      f"{value!r} points nowhere")
                 rewritten[tag] = value
                 continue
@@ -296,7 +316,7 @@ class _Bundler:
         or a relative file path (with a `/`, a `#` or a file extension).
         """
         if isinstance(value, str) and ("/" in value or "#" in value
-                                       or value.endswith((".yaml", ".yml", ".json"))):
+                                       or value.endswith(SPEC_SUFFIXES)):
             return self._external_target({"$ref": value}, base)
         return None
 
@@ -306,13 +326,13 @@ class _Bundler:
         data = self._load(path)
         if data is None:
             if path in self.unreadable:
-                self.problems.append(f"{_show(base)}: {src or '/'}: $ref {ref!r} cannot be "
+                self.problems.append(f"{_place(_show(base), src)}: $ref {ref!r} cannot be "
                                      f"loaded: {self.unreadable[path]}")
             return {}
         try:
             found = resolve_pointer(data, pointer)
         except RefError:
-            self.problems.append(f"{_show(base)}: {src or '/'}: $ref {ref!r} points nowhere "
+            self.problems.append(f"{_place(_show(base), src)}: $ref {ref!r} points nowhere "
                                  f"(no {pointer or '/'} in {path.name})")
             return {}
         if is_schema:
@@ -324,7 +344,7 @@ class _Bundler:
             return {**ref_node, **siblings}
         key = (path, pointer)
         if key in self.inlining:
-            self.problems.append(f"{_show(base)}: {src}: $ref {ref!r} is circular")
+            self.problems.append(f"{_place(_show(base), src)}: $ref {ref!r} is circular")
             return {}
         self.inlining.add(key)
         self.origins[out] = f"{_show(path)}#{pointer}"
@@ -376,8 +396,51 @@ def _where(origins: dict[str, str], pointer: str) -> str:
                key=len)
     source = origins[best]
     file, _, inner = source.partition("#")
-    rest = pointer[len(best):]
-    return f"{file}: {(inner + rest) or '/'}"
+    return _place(file, inner + pointer[len(best):])
+
+
+def _place(file: str, pointer: str) -> str:
+    """`file:line: /pointer`, the line where the file has the place (or the nearest above it).
+
+    >>> _place("no/such/file.yaml", "/paths")
+    'no/such/file.yaml: /paths'
+    """
+    line = _line(file, pointer) if pointer else None
+    return f"{file}{f':{line}' if line else ''}: {pointer or '/'}"
+
+
+def _line(file: str, pointer: str) -> int | None:
+    """The line of the deepest node of `file` on the way to `pointer`; None if unreadable."""
+    try:
+        stat = Path(file).stat()
+    except OSError:
+        return None
+    node = _composed(file, stat.st_mtime_ns, stat.st_size)
+    if node is None:
+        return None
+    mark = node.start_mark
+    for token in (unescape(t) for t in pointer.lstrip("/").split("/")):
+        if isinstance(node, yaml.MappingNode):
+            pair = next((pair for pair in node.value if pair[0].value == token), None)
+            if pair is None:
+                break
+            mark, node = pair[0].start_mark, pair[1]  # a member is where its name is
+        elif (isinstance(node, yaml.SequenceNode) and token.isdigit()
+              and int(token) < len(node.value)):
+            node = node.value[int(token)]
+            mark = node.start_mark
+        else:
+            break
+    return int(mark.line) + 1
+
+
+@functools.lru_cache(maxsize=32)
+def _composed(file: str, mtime_ns: int, size: int) -> yaml.Node | None:
+    """A file's YAML node tree, with the marks that give lines (read again when it changes)."""
+    try:
+        return yaml.compose(Path(file).read_text(encoding="utf-8"), Loader=yaml.SafeLoader)
+    except (OSError, UnicodeDecodeError, yaml.YAMLError):
+        return None
 
 
 def check_document(document: dict[str, Any], version: str,
@@ -405,14 +468,17 @@ def check_document(document: dict[str, Any], version: str,
         if not isinstance(error, ValidationError):
             problems.append(f"{_where(origins, '')}: {error}")
             continue
+        default: list[str | int] | None = None
+        if isinstance(error.schema, dict) and "default" in error.schema:
+            # The validator checks a schema's `default` against the schema on its own, and
+            # names no place: the schema is the document's own object, found by identity.
+            places = _places(document) if places is None else places
+            if id(error.schema) in places:
+                default = [*places[id(error.schema)], "default"]
         for leaf in _leaves(error):
             tokens: list[str | int] = list(leaf.absolute_path)
-            if isinstance(leaf.schema, dict) and "default" in leaf.schema:
-                # The validator checks a schema's `default` against the schema on its own, and
-                # names no place: the schema is the document's own object, found by identity.
-                places = _places(document) if places is None else places
-                if id(leaf.schema) in places:
-                    tokens = [*places[id(leaf.schema)], "default", *tokens]
+            if default is not None:
+                tokens = [*default, *tokens]
             elif not _resolves(document, tokens):
                 # A schema's own check names places inside that schema, which an error before
                 # it locates ("... is not valid under any of the schemas"): the latest that fits.

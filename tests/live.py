@@ -58,8 +58,9 @@ class LiveServer:
 
 @contextmanager
 def live_server(folder: Path, env: Mapping[str, str] | None = None,
-                args: tuple[str, ...] = ()) -> Iterator[LiveServer]:
-    """`python -m server serve` for the example on a free port, a new SQLite file in `folder`."""
+                args: tuple[str, ...] = (), cwd: Path = ROOT) -> Iterator[LiveServer]:
+    """`python -m server serve` for the example on a free port, a new SQLite file in `folder`;
+    run in `cwd`, where the spec and the handlers are found."""
     port = free_port()
     database = folder / "app.db"
     environ = {**os.environ, "DATABASE_URL": f"sqlite:///{database}", "CHARTER_MIGRATE": "1",
@@ -68,7 +69,7 @@ def live_server(folder: Path, env: Mapping[str, str] | None = None,
     with log.open("wb") as out:
         process = subprocess.Popen(
             [sys.executable, "-m", "server", "serve", "--port", str(port), *args],
-            cwd=ROOT, env=environ, stdout=out, stderr=subprocess.STDOUT,
+            cwd=cwd, env=environ, stdout=out, stderr=subprocess.STDOUT,
         )
         server = LiveServer(f"http://127.0.0.1:{port}", port, process, log, database)
         try:

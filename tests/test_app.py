@@ -484,8 +484,85 @@ def test_faults_in_what_serves_no_request_are_warnings(
                                               allow_unbound=True)))
     assert caplog.records[0].getMessage().splitlines() == [
         "WARNING: the spec has 1 fault in what serves no request; it is served as it is:",
-        f'  - {tmp_path}/openapi.yaml: /tags/0/description: ["a","b"] is not of type "string"']
+        f'  - {tmp_path}/openapi.yaml:4: /tags/0/description: ["a","b"] is not of type "string"']
     assert client.get("/pets/1").status_code == 501
+
+
+DOCUMENTED_ERRORS = """\
+openapi: 3.1.0
+info: {title: x, version: '1'}
+paths:
+  /problems/{id}:
+    get:
+      parameters: [{name: id, in: path, required: true, schema: {type: integer}}]
+      responses:
+        '200': {description: ok}
+        '400': {$ref: '#/components/responses/BadRequest'}
+  /ranges/{id}:
+    get:
+      parameters: [{name: id, in: path, required: true, schema: {type: integer}}]
+      responses:
+        '200': {description: ok}
+        4XX:
+          description: any client error
+          content: {application/problem+json: {schema: {type: object, required: [status]}}}
+  /loopback/{id}:
+    get:
+      parameters: [{name: id, in: path, required: true, schema: {type: integer}}]
+      responses:
+        '200': {description: ok}
+        '400':
+          description: LoopBack's shape
+          content:
+            application/json:
+              schema: {type: object, required: [error], properties: {error: {type: object}}}
+  /unfillable/{id}:
+    get:
+      parameters: [{name: id, in: path, required: true, schema: {type: integer}}]
+      responses:
+        '200': {description: ok}
+        '400':
+          description: a shape no error of Charter's has
+          content:
+            application/json:
+              schema: {type: object, required: [reason, retry]}
+components:
+  responses:
+    BadRequest:
+      description: Bad request.
+      content:
+        application/problem+json:
+          schema: {type: object, properties: {type: {type: string}, title: {type: string}}}
+"""
+
+
+@pytest.mark.parametrize("error_format", ["loopback", "problem"])
+def test_errors_take_the_format_and_media_type_an_operation_documents(
+        tmp_path: Path, error_format: str) -> None:
+    (tmp_path / "openapi.yaml").write_text(DOCUMENTED_ERRORS)
+    client = Client(App(Settings.from_env({}, spec=tmp_path, handlers="no_such_package",
+                                          allow_unbound=True, error_format=error_format)))
+    for path in ("/problems/x", "/ranges/x"):
+        response = client.get(path)
+        assert response.status_code == 400
+        assert response.headers["content-type"] == "application/problem+json"
+        assert response.json()["title"] == "Bad Request"
+        assert response.json()["code"] == "INVALID_PARAMETER_VALUE"
+    response = client.get("/loopback/x")
+    assert response.headers["content-type"] == "application/json"
+    assert response.json()["error"]["code"] == "INVALID_PARAMETER_VALUE"
+    # what no operation documents, and what none can fill, come in the configured format
+    own = "application/json" if error_format == "loopback" else "application/problem+json"
+    for answer in (client.get("/problems/1"), client.get("/unfillable/x")):
+        assert answer.status_code in (400, 501)
+        assert answer.headers["content-type"] == own
+    # ...and where a documented error cannot be filled, what is sent is published there too
+    published = client.get("/openapi.json").json()
+    unfillable = published["paths"]["/unfillable/{id}"]["get"]["responses"]["400"]["content"]
+    assert unfillable[own] == {"schema": {"$ref": "#/components/schemas/Charter.Error"}}
+    assert published["components"]["responses"]["BadRequest"]["content"] == {
+        "application/problem+json": {"schema": {"type": "object", "properties": {
+            "type": {"type": "string"}, "title": {"type": "string"}}}}}
 
 
 # --- integers of any size ----------------------------------------------------------------------

@@ -14,6 +14,7 @@ from server.binding import (
     argument_candidates,
     bind,
     python_name,
+    unbound_handlers,
 )
 from server.requests import Request
 
@@ -122,3 +123,39 @@ def test_parameter_name_clash(handlers: Handlers) -> None:
     assert problems == [
         "GET /x (operationId 'op'): parameter clash: query 'id' and path 'id' both bind to "
         "argument 'id_' of bindtest_handlers.widgets.WidgetController.findById"]
+
+
+@pytest.mark.parametrize(("operation", "problem"), [
+    ({"operationId": "WidgetController.fnd"},
+     "class 'WidgetController' has no method 'fnd' (did you mean 'find'?)"),
+    ({"operationId": "WidgetController.updateByIdd"},
+     "class 'WidgetController' has no method 'updateByIdd' or 'update_by_idd' (did you mean "
+     "'update_by_id'?)"),
+    ({"operationId": "find", "x-controller-name": "WidgetControler"},
+     "no class 'WidgetControler' in package 'bindtest_handlers' (did you mean "
+     "'WidgetController'?)"),
+    ({"operationId": "WidgetControler.find"},
+     "no handler for operationId 'WidgetControler.find': expected a class method like "
+     "`Class.method` or a function `module.function` in package 'bindtest_handlers' (did you "
+     "mean 'WidgetController.find'?)"),
+    ({"operationId": "widgets.plain_functon"},
+     "no handler for operationId 'widgets.plain_functon': expected a class method like "
+     "`Class.method` or a function `module.function` in package 'bindtest_handlers' (did you "
+     "mean 'widgets.plain_function'?)"),
+    ({"operationId": "list_pet", "x-openapi-router-controller": "sub.router"},
+     "no 'list_pet' in x-openapi-router-controller 'sub.router' (did you mean 'list_pets'?)"),
+])
+def test_a_close_name_is_suggested(handlers: Handlers, operation: dict[str, Any],
+                                   problem: str) -> None:
+    _, problems = bind(operation, args(), handlers, {"greeting"})
+    assert problems == [f"GET /x (operationId 'op'): {problem}"]
+
+
+def test_unbound_handlers_are_the_rest_of_what_binds(handlers: Handlers) -> None:
+    widgets = "bindtest_handlers.widgets"
+    assert unbound_handlers(handlers, []) == []
+    assert unbound_handlers(handlers, [f"{widgets}.WidgetController.find",
+                                       "bindtest_handlers.sub.router.list_pets"]) == [
+        f"{widgets}.WidgetController.findById", f"{widgets}.WidgetController.update_by_id",
+        f"{widgets}.WidgetController.needs_more"]
+    assert unbound_handlers(handlers, [f"{widgets}.plain_function", f"{widgets}.Needy.run"]) == []

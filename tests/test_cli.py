@@ -5,14 +5,23 @@ from __future__ import annotations
 import json
 import os
 import pickle
+import shutil
 import subprocess
 import sys
+import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
+from uvicorn.config import Config
+from uvicorn.supervisors.watchfilesreload import FileFilter
 
-from server.cli import main
+from server.cli import _watched, create_reloaded_app, main
+from server.settings import Settings
+from server.spec import load_spec
+from tests.live import live_server
 
 ROOT = Path(__file__).parent.parent
 
@@ -41,7 +50,8 @@ def test_check_reports_the_binding(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["migrate"]) == 0
     capsys.readouterr()
     assert main(["check"]) == 0
-    lines = capsys.readouterr().out.splitlines()
+    captured = capsys.readouterr()
+    lines = captured.out.splitlines()
     assert lines[0] == "charter: spec/openapi.yaml (OpenAPI 3.0.3) with handlers 'handlers'"
     assert len(lines) == 1 + 23 + 1
     for line in (
@@ -61,6 +71,62 @@ def test_check_reports_the_binding(capsys: pytest.CaptureFixture[str]) -> None:
         assert line in lines
     assert all(" -> (derived) " in line for line in lines[1:-1])
     assert lines[-1] == "charter: 23 operations bound; the contract holds."
+    assert captured.err == ""  # the example uses every spec file, and has no handler
+
+
+def test_check_warns_of_spec_files_and_handlers_nothing_uses(
+        capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch,
+        tmp_path: Path) -> None:
+    spec, package = tmp_path / "spec", tmp_path / "check_warning_handlers"
+    for folder in (spec / "schemas", package):
+        folder.mkdir(parents=True)
+    (spec / "openapi.yaml").write_text("""\
+openapi: 3.0.3
+info: {title: x, version: '1'}
+paths:
+  /items:
+    get:
+      operationId: ItemController.find
+      responses: {'200': {description: the items}}
+  /summary:
+    get:
+      operationId: reports.summary
+      responses: {'200': {description: a summary}}
+""")
+    for name in ("schemas/unused.yaml", ".spectral.yaml"):
+        (spec / name).write_text("type: object\n")
+    (package / "__init__.py").write_text("def services(settings):\n    return {}\n")
+    (package / "items.py").write_text("""\
+class ItemController:
+    def __init__(self):
+        self.items = []
+    def find(self):
+        return self.items
+    def archive(self):
+        return None
+    def _helper(self):
+        return None
+class Formatter:
+    def format(self, item):
+        return item
+def to_dict(item):
+    return item
+""")
+    (package / "reports.py").write_text(
+        "def summary():\n    return {}\ndef export():\n    return {}\n"
+        "def _helper():\n    return {}\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    assert main(["check", "--spec", str(spec), "--handlers", "check_warning_handlers"]) == 0
+    captured = capsys.readouterr()
+    assert captured.out.splitlines()[-1] == "charter: 2 operations bound; the contract holds."
+    assert captured.err.splitlines() == [
+        "charter: warning: 1 spec file that no $ref reaches from the root, so nothing in it is "
+        "served:",
+        f"  - {spec}/schemas/unused.yaml",
+        "charter: warning: 2 handlers that no operation binds:",
+        "  - check_warning_handlers.items.ItemController.archive",
+        "  - check_warning_handlers.reports.export",
+    ]
 
 
 def test_check_says_when_the_database_needs_migrating(capsys: pytest.CaptureFixture[str]) -> None:
@@ -154,15 +220,25 @@ def test_spec_prints_the_merged_document(capsys: pytest.CaptureFixture[str]) -> 
     operations = [(method, path) for path, item in document["paths"].items() for method in item]
     assert len(operations) == 23
     create = document["paths"]["/todos"]["post"]
-    assert create["x-charter-derived"] == {"entity": "Todo", "action": "create"}
+    assert (create["operationId"], create["summary"]) == ("TodoController.create",
+                                                          "Create a Todo")
     assert {"200", "422", "409", "503"} <= set(create["responses"])
     nested = document["paths"]["/todo-lists/{id}/todos"]["get"]
-    assert nested["x-charter-derived"] == {"entity": "TodoList", "action": "find",
-                                           "relation": "todos"}
+    assert nested["operationId"] == "TodoListTodoController.find"
     assert {"NewTodo", "TodoPartial", "TodoWithRelations", "Todo.Filter",
             "Todo.Where"} <= set(document["components"]["schemas"])
     assert main(["spec", "--yaml"]) == 0
     assert capsys.readouterr().out.startswith("openapi: 3.0.3\n")
+
+
+BROKEN_REF_REPORT = [
+    "charter: cannot start, 2 problems:",
+    "  - tests/fixtures/specs/broken_ref/openapi.yaml:4: /paths/~1a: $ref './paths/missing.yaml'"
+    " cannot be loaded: No such file or directory",
+    "  - tests/fixtures/specs/broken_ref/openapi.yaml:13: /paths/~1b/get/responses/200/content/"
+    "application~1json/schema: $ref './schemas.yaml#/Nope' points nowhere (no /Nope in "
+    "schemas.yaml)",
+]
 
 
 def test_a_broken_contract_exits_non_zero_without_a_traceback() -> None:
@@ -172,14 +248,7 @@ def test_a_broken_contract_exits_non_zero_without_a_traceback() -> None:
         capture_output=True, text=True, timeout=60, cwd=ROOT, check=False)
     assert result.returncode == 1
     assert "Traceback" not in result.stderr
-    assert result.stderr.splitlines() == [
-        "charter: cannot start, 2 problems:",
-        "  - tests/fixtures/specs/broken_ref/openapi.yaml: /paths/~1a: $ref './paths/missing.yaml'"
-        " cannot be loaded: No such file or directory",
-        "  - tests/fixtures/specs/broken_ref/openapi.yaml: /paths/~1b/get/responses/200/content/"
-        "application~1json/schema: $ref './schemas.yaml#/Nope' points nowhere (no /Nope in "
-        "schemas.yaml)",
-    ]
+    assert result.stderr.splitlines() == BROKEN_REF_REPORT
 
 
 def test_unbound_operations_are_refused_or_allowed(capsys: pytest.CaptureFixture[str],
@@ -281,4 +350,102 @@ def test_the_unprotected_warning_reaches_the_terminal() -> None:
         "WARNING: 2 operation(s) declare security that Charter does not enforce, and are served "
         "UNPROTECTED under --allow-unbound (work in progress); without it the start is refused:",
         *SECURED_REPORT[1:3],
+        # the fixture's handlers serve other specs too
+        "charter: warning: 4 handlers that no operation binds:",
+        *(f"  - pipeline_handlers.items.ItemController.{name}"
+          for name in ("create", "broken", "crash", "custom")),
     ]
+
+
+def test_reload_watches_python_and_every_folder_the_spec_is_read_from(
+        monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    for folder in ("spec", "shared", ".cache", ".venv"):
+        (tmp_path / folder).mkdir()
+    (tmp_path / "spec" / "openapi.yaml").write_text(
+        "openapi: 3.0.3\ninfo: {title: x, version: '1'}\npaths: {}\n"
+        "components: {schemas: {Thing: {$ref: '../shared/thing.json'}}}\n")
+    (tmp_path / "shared" / "thing.json").write_text('{"type": "object"}')
+    monkeypatch.chdir(tmp_path)
+    watched = _watched(Settings(spec=Path("spec")), load_spec("spec"))
+    assert watched == {
+        "reload_dirs": [str(tmp_path), str(tmp_path / "shared"), str(tmp_path / "spec")],
+        "reload_includes": ["*.yaml", "*.yml", "*.json"],
+        "reload_excludes": [str(tmp_path / ".cache"), str(tmp_path / ".venv")]}
+    # what uvicorn makes of it: which changes restart the server
+    restarts = FileFilter(Config("server.app:create_app", reload=True, **watched))
+    for changed, expected in [("spec/openapi.yaml", True), ("shared/thing.json", True),
+                              ("spec/new.yml", True), ("handlers/todos.py", True),
+                              ("spec/.openapi.yaml.swp", False), ("spec/notes.md", False),
+                              (".cache/mypy/x.json", False), (".venv/lib/site.py", False)]:
+        assert restarts(tmp_path / changed) is expected, changed
+
+
+def test_a_reload_reports_a_broken_contract_whole_and_a_database_behind_the_spec(
+        capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("CHARTER_SPEC", str(ROOT / "tests" / "fixtures" / "specs" / "broken_ref"))
+    with pytest.raises(SystemExit) as exit_:
+        create_reloaded_app()
+    assert exit_.value.code == 1
+    assert capsys.readouterr().err.splitlines() == [
+        *BROKEN_REF_REPORT, "charter: the server restarts when a spec or Python file changes"]
+    monkeypatch.setenv("CHARTER_SPEC", "spec")
+    app = create_reloaded_app()  # a fresh database: every table is missing
+    app.close()
+    assert capsys.readouterr().err.splitlines() == [
+        "charter: warning: the database is not up to date with the spec's entities (create table "
+        "todo_list; create table todo; create table todo_list_image): run `charter migrate` (or "
+        "serve with CHARTER_MIGRATE=1); until then, what it lacks answers 503 "
+        "DATABASE_NOT_MIGRATED"]
+
+
+def _wait_for(what: str, condition: Callable[[], bool], output: Callable[[], str],
+              seconds: float = 30.0) -> None:
+    deadline = time.monotonic() + seconds
+    while not condition():
+        if time.monotonic() > deadline:
+            pytest.fail(f"{what}: not within {seconds} s; the server said:\n{output()}")
+        time.sleep(0.1)
+
+
+@pytest.mark.slow
+def test_serve_reload_follows_spec_edits_and_says_what_they_need(tmp_path: Path) -> None:
+    for folder in ("spec", "handlers"):
+        shutil.copytree(ROOT / folder, tmp_path / folder)
+    env = {"DATABASE_URL": f"sqlite:///{tmp_path}/app.db", "CHARTER_MIGRATE": "0"}
+
+    def charter_migrate() -> None:
+        subprocess.run([sys.executable, "-m", "server", "migrate"], cwd=tmp_path, check=True,
+                       env={**os.environ, **env}, capture_output=True, timeout=60)
+
+    def todo_properties() -> set[str]:
+        try:
+            document = httpx.get(f"{server.url}/openapi.json", timeout=1.0).json()
+        except httpx.TransportError:
+            return set()
+        return set(document["components"]["schemas"]["Todo"]["properties"])
+
+    charter_migrate()
+    todo = tmp_path / "spec" / "schemas" / "todo.yaml"
+    original = todo.read_text()
+    with live_server(tmp_path, env=env, args=("--reload",), cwd=tmp_path) as server:
+        assert "priority" not in todo_properties()
+        # a new property: served at once, and the database behind it is said, with what to do
+        todo.write_text(original.replace("  tag: {}\n", "  tag: {}\n  priority: {type: integer}\n"))
+        _wait_for("the new property", lambda: "priority" in todo_properties(), server.output)
+        assert ("charter: warning: the database is not up to date with the spec's entities (add "
+                "column todo.priority): run `charter migrate`") in server.output()
+        answer = httpx.get(f"{server.url}/todos", timeout=5.0)
+        assert (answer.status_code, answer.json()["error"]["code"]) == (503,
+                                                                        "DATABASE_NOT_MIGRATED")
+        charter_migrate()  # no restart needed
+        assert httpx.get(f"{server.url}/todos", timeout=5.0).json() == []
+        # a spec that breaks the contract: the whole report, and the server waits for a fix
+        todo.write_text(original + "broken: [\n")  # YAML sees the stream end on the next line
+        report = (f"charter: cannot start, 1 problem:\n  - spec/schemas/todo.yaml: line "
+                  f"{original.count(chr(10)) + 2}, column 1: invalid YAML: expected the node "
+                  "content, but found '<stream end>'\n"
+                  "charter: the server restarts when a spec or Python file changes\n")
+        _wait_for("the problem report", lambda: report in server.output(), server.output)
+        todo.write_text(original)
+        _wait_for("the fixed spec", lambda: todo_properties() and "priority" not in
+                  todo_properties(), server.output)

@@ -32,7 +32,8 @@ def _documents() -> list[Any]:
     found = sorted([*CORPUS.glob("oai/v3.*/*.yaml"), *CORPUS.glob("oai/v3.*/*.json"),
                     CORPUS / "museum" / "openapi.yaml"])
     return [*(pytest.param(path, id=str(path.relative_to(CORPUS))) for path in found),
-            pytest.param(CORPUS / _LARGE, id=_LARGE, marks=pytest.mark.slow)]
+            pytest.param(CORPUS / _LARGE, id=_LARGE,
+                         marks=[pytest.mark.slow, pytest.mark.timeout(900)])]
 
 
 @pytest.mark.parametrize("document", _documents())

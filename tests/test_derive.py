@@ -145,6 +145,7 @@ def test_each_operation_names_its_controller_and_is_marked_derived() -> None:
     find = document["paths"]["/todos"]["get"]
     assert {k: v for k, v in find.items() if k not in ("parameters", "responses")} == {
         "tags": ["TodoController"],
+        "summary": "Find Todos",
         "operationId": "TodoController.find",
         "x-controller-name": "TodoController",
         "x-operation-name": "find",
@@ -157,6 +158,31 @@ def test_each_operation_names_its_controller_and_is_marked_derived() -> None:
     assert [tag["name"] for tag in document["tags"]] == [
         "TodoListController", "TodoListTodoController", "TodoListTodoListImageController",
         "TodoController", "TodoTodoListController", "TodoTagController", "TagController"]
+    assert [tag["description"] for tag in document["tags"][:3]] == [
+        "Create, read, update and delete TodoLists", "A TodoList's todos", "A TodoList's image"]
+
+
+def test_every_operation_has_a_summary() -> None:
+    summaries = [(method.upper(), path, operation["summary"])
+                 for path, item in derived()["paths"].items()
+                 for method, operation in item.items() if "TodoList" in operation["tags"][0]]
+    assert summaries == [
+        ("POST", "/todo-lists", "Create a TodoList"),
+        ("GET", "/todo-lists", "Find TodoLists"),
+        ("PATCH", "/todo-lists", "Update every TodoList that matches `where`"),
+        ("GET", "/todo-lists/count", "Count the TodoLists that match `where`"),
+        ("GET", "/todo-lists/{id}", "Find a TodoList by id"),
+        ("PATCH", "/todo-lists/{id}", "Update some properties of a TodoList by id"),
+        ("PUT", "/todo-lists/{id}", "Replace a TodoList by id"),
+        ("DELETE", "/todo-lists/{id}", "Delete a TodoList by id"),
+        ("GET", "/todo-lists/{id}/todos", "Find a TodoList's todos"),
+        ("POST", "/todo-lists/{id}/todos", "Create one of a TodoList's todos"),
+        ("PATCH", "/todo-lists/{id}/todos", "Update a TodoList's todos that match `where`"),
+        ("DELETE", "/todo-lists/{id}/todos", "Delete a TodoList's todos that match `where`"),
+        ("GET", "/todo-lists/{id}/todo-list-image", "Get a TodoList's image"),
+        ("POST", "/todo-lists/{id}/todo-list-image", "Create a TodoList's image"),
+        ("GET", "/todos/{id}/todo-list", "Get a Todo's todoList"),
+    ]
 
 
 def test_collection_operations() -> None:
@@ -279,8 +305,9 @@ def text(limit: int, **declared: Any) -> dict[str, Any]:
 
 
 STORED = {**TODO, "title": text(80, maxLength=80), "tag": ref("Charter.JsonValue"),
-          "secret": text(16383)}
-"""Todo's properties as request bodies publish them: what the columns keep."""
+          "secret": {**text(16383), "writeOnly": True}}
+"""Todo's properties as request bodies publish them: what the columns keep; the hidden one
+written by clients, never sent."""
 
 
 def test_new_partial_and_with_relations() -> None:
@@ -318,7 +345,7 @@ def test_filter_fields_order_and_include() -> None:
                        "fields": ref("Todo.Fields"), "include": include},
         "additionalProperties": False}
     assert schemas["Todo.Filter1"] == {
-        "title": "Todo.Filter", "type": "object",
+        "title": "Todo.Filter1", "type": "object",
         "properties": {**paging, "order": ref("Todo.Order"), "fields": ref("Todo.Fields"),
                        "include": include},
         "additionalProperties": False}
@@ -593,15 +620,48 @@ def test_links_lead_only_to_operations_that_were_derived() -> None:
     assert problems_of(result) == []
 
 
-def test_hidden_properties_are_accepted_but_never_shown_or_filtered() -> None:
-    schemas = derived()["components"]["schemas"]
-    assert "secret" in schemas["NewTodo"]["properties"]
-    assert "secret" in schemas["TodoPartial"]["properties"]
+def test_hidden_properties_are_written_by_clients_but_never_shown_or_filtered() -> None:
+    document = derived()
+    schemas = document["components"]["schemas"]
+    # Every request body that takes the hidden property says that no response holds it.
+    holding = {name: schema["properties"]["secret"] for name, schema in schemas.items()
+               if "secret" in (schema.get("properties") or {})}
+    assert holding == {name: {**text(16383), "writeOnly": True}
+                       for name in ("Todo", "NewTodo", "TodoPartial", "NewTodoInTodoList")}
+    bodies = {op["requestBody"]["content"]["application/json"]["schema"]["$ref"].rsplit("/")[-1]
+              for item in document["paths"].values() for op in item.values()
+              if "requestBody" in op}
+    assert set(holding) <= bodies
+    # ...and no response schema names it, however deep.
+    responses = [response for item in document["paths"].values() for op in item.values()
+                 for response in op["responses"].values()]
+    reached = _words(document, responses)
+    assert "TodoWithRelations" in str(reached) and "secret" not in reached
     assert "secret" not in schemas["TodoWithRelations"]["properties"]
     assert "secret" not in schemas["Todo.Where"]["properties"]
     assert "secret" not in schemas["Todo.Fields"]["anyOf"][0]["properties"]
     assert "secret" not in schemas["Todo.Fields"]["anyOf"][1]["items"]["enum"]
     assert not any(key.startswith("secret") for key in schemas["Todo.OrderKey"]["enum"])
+
+
+def _words(document: dict[str, Any], nodes: list[Any]) -> set[str]:
+    """Every key and string in `nodes` and in what their `$ref`s reach, transitively."""
+    words: set[str] = set()
+    pending = list(nodes)
+    while pending:
+        node = pending.pop()
+        if isinstance(node, dict):
+            target = node.get("$ref")
+            if isinstance(target, str) and target not in words:
+                *_, kind, name = target.split("/")
+                pending.append(document["components"][kind][name])
+            words.update(node)
+            pending.extend(node.values())
+        elif isinstance(node, list):
+            pending.extend(node)
+        elif isinstance(node, str):
+            words.add(node)
+    return words
 
 
 # -- what the user wrote ------------------------------------------------------------------------
@@ -675,6 +735,15 @@ def test_two_relations_to_one_target_get_a_controller_each() -> None:
 
 
 # -- a valid document ---------------------------------------------------------------------------
+
+def test_every_schema_has_a_title_of_its_own() -> None:
+    """Generators name a model after its title: openapi-python-client drops the second of two
+    schemas that share one."""
+    titles = [schema["title"] for schema in derived()["components"]["schemas"].values()
+              if "title" in schema]
+    assert len(titles) > 40
+    assert sorted(title for title in titles if titles.count(title) > 1) == []
+
 
 @pytest.mark.parametrize("version", ["3.0", "3.1"])
 def test_the_derived_document_is_valid_openapi(version: str) -> None:

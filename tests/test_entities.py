@@ -222,6 +222,9 @@ N = "/components/schemas/Note"
     (entity(ID, hidden=["secret"]), [f"{N}/x-entity/hidden: no property 'secret'"]),
     (entity(ID, hidden=["id"]),
      [f"{N}/properties/id: an id must be a plain value, not hidden"]),
+    (entity({**ID, "secret": {"type": "string", "readOnly": True}}, hidden=["secret"]),
+     [f"{N}/properties/secret: a hidden property is written by clients and never sent, so it "
+      f"cannot be readOnly"]),
     (entity({"id": {"type": "object"}}, generated=False),
      [f"{N}/properties/id: an id must be a plain value, not hidden"]),
     (entity(ID, generated="yes"), [f"{N}/x-entity/generated: must be true or false"]),

@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import logging
+
 import orjson
+import pytest
 
 from server.errors import (
+    DatabaseUnavailable,
     EntityNotFound,
     HttpError,
     InvalidParameterValue,
     MissingRequiredParameter,
+    NotImplementedYet,
     ValidationFailed,
     render_error,
     show,
@@ -61,6 +66,26 @@ def test_problem_details_format() -> None:
 def test_error_headers_are_sent() -> None:
     error = HttpError("busy", headers={"retry-after": "5"})
     assert render_error(error)[1]["retry-after"] == "5"
+
+
+def test_meant_outcomes_are_logged_in_one_line_and_failures_with_their_traceback(
+        caplog: pytest.LogCaptureFixture) -> None:
+    def logged(exc: Exception) -> tuple[str, str, bool]:
+        caplog.clear()
+        with caplog.at_level(logging.INFO, logger="charter"):
+            render_error(exc, request_id="r-1")
+        [record] = caplog.records
+        return record.levelname, record.getMessage(), record.exc_info is not None
+
+    assert logged(InvalidParameterValue("id", "x")) == (
+        "INFO", 'request r-1: 400 INVALID_PARAMETER_VALUE: Invalid data "x" for parameter "id".',
+        False)
+    assert logged(NotImplementedYet("GET /a has no handler yet.")) == (
+        "WARNING", "request r-1: 501 NOT_IMPLEMENTED: GET /a has no handler yet.", False)
+    assert logged(DatabaseUnavailable()) == (
+        "WARNING", "request r-1: 503 DATABASE_UNAVAILABLE: The database is unavailable. "
+        "Try again later.", False)
+    assert logged(RuntimeError("boom")) == ("ERROR", "request r-1 failed with 500", True)
 
 
 def test_details_with_integers_beyond_64_bits_are_written_exactly() -> None:

@@ -10,6 +10,7 @@ import yaml
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from server.data.entities import EXTENSIONS
 from server.publish import Publisher, error_schema, error_statuses
 from server.spec import Spec
 
@@ -98,6 +99,36 @@ def test_the_yaml_splice_writes_what_pyyaml_writes(url: str) -> None:
 def test_error_schemas_describe_both_formats() -> None:
     assert error_schema("loopback")["required"] == ["error"]
     assert error_schema("problem")["required"] == ["type", "title", "status"]
+
+
+def test_charters_own_extensions_are_left_out_and_a_users_stay() -> None:
+    column = {"type": "string", "x-column": "TXT", "x-mine": 1}
+    document = {
+        "openapi": "3.0.3", "info": {"title": "t", "version": "1"},
+        "paths": {"/notes": {"get": {
+            "operationId": "NoteController.find", "x-controller-name": "NoteController",
+            "x-charter-derived": {"entity": "Note", "action": "find"},
+            "responses": {"200": {"description": "ok"}}}}},
+        "components": {"schemas": {"Note": {
+            "type": "object", "x-entity": {"hidden": []}, "x-crud": {"path": "/notes"},
+            "x-logo": "note.png",
+            "properties": {"text": column, "x-entity": {"type": "string"},
+                           "tags": {"type": "array", "items": {"x-column": "t", "x-mine": 2}}},
+            "allOf": [{"x-charter-later": 1, "description": "d"}],
+            "example": {"x-entity": "a value, kept as written"}}}},
+    }
+    published = Publisher(Spec(document, "3.0", Path(".")), error_format="loopback",
+                          unbound=set(), private=EXTENSIONS).document
+    operation = published["paths"]["/notes"]["get"]
+    assert [key for key in operation if key.startswith("x-")] == ["x-controller-name"]
+    assert "503" in operation["responses"]  # the marker was read before it was left out
+    assert published["components"]["schemas"]["Note"] == {
+        "type": "object", "x-logo": "note.png",
+        "properties": {"text": {"type": "string", "x-mine": 1}, "x-entity": {"type": "string"},
+                       "tags": {"type": "array", "items": {"x-mine": 2}}},
+        "allOf": [{"description": "d"}],
+        "example": {"x-entity": "a value, kept as written"}}
+    assert document["components"]["schemas"]["Note"]["properties"]["text"] == column
 
 
 def test_integers_beyond_64_bits_are_published_exactly() -> None:

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from server.spec import SpecError, load_spec
+from server.spec import SpecError, load_spec, unreferenced_files
 
 FIXTURES = Path(__file__).parent / "fixtures" / "specs"
 SHOWN = "tests/fixtures/specs"
@@ -60,9 +60,9 @@ def test_broken_refs_name_file_location_and_fault() -> None:
     with pytest.raises(SpecError) as caught:
         load_spec(FIXTURES / "broken_ref")
     assert caught.value.problems == [
-        f"{SHOWN}/broken_ref/openapi.yaml: /paths/~1a: $ref './paths/missing.yaml' cannot be "
+        f"{SHOWN}/broken_ref/openapi.yaml:4: /paths/~1a: $ref './paths/missing.yaml' cannot be "
         "loaded: No such file or directory",
-        f"{SHOWN}/broken_ref/openapi.yaml: /paths/~1b/get/responses/200/content/application~1json"
+        f"{SHOWN}/broken_ref/openapi.yaml:13: /paths/~1b/get/responses/200/content/application~1json"
         "/schema: $ref './schemas.yaml#/Nope' points nowhere (no /Nope in schemas.yaml)",
     ]
 
@@ -80,7 +80,7 @@ def test_schema_faults_are_reported_with_their_location() -> None:
     with pytest.raises(SpecError) as caught:
         load_spec(FIXTURES / "invalid")
     problems = caught.value.problems
-    assert problems[0].startswith(f"{SHOWN}/invalid/openapi.yaml: /paths/~1a/get/parameters/0: ")
+    assert problems[0].startswith(f"{SHOWN}/invalid/openapi.yaml:7: /paths/~1a/get/parameters/0: ")
     assert any("'strin' is not one of" in p for p in problems)
 
 
@@ -141,13 +141,13 @@ components:
     with pytest.raises(SpecError) as caught:
         load_spec(tmp_path)
     # All, at once, with file and place, and never the whole document; a `$ref` inside data
-    # (an example, a default) or an extension is no reference. DigitalOcean's spec has the last
-    # kind: `properties: {$ref: ...}`.
+    # (an example, a default) or an extension is no reference. A place the bundle holds twice
+    # (Spliced's properties are Thing's) is named once, where it is written.
     shown = f"{tmp_path}/openapi.yaml"
     assert caught.value.problems == [
-        f"{shown}: /paths/~1a/get/responses/200/content/application~1json/schema: "
+        f"{shown}:11: /paths/~1a/get/responses/200/content/application~1json/schema: "
         "$ref '#/components/schemas/Missing' points nowhere",
-        f"{shown}: /components/schemas/Thing/properties/default: "
+        f"{shown}:20: /components/schemas/Thing/properties/default: "
         "$ref '#/components/schemas/Nope' points nowhere",
     ]
 
@@ -176,10 +176,10 @@ components:
     assert schemas["id"] == {"type": "integer"}
     shown = f"{tmp_path}/openapi.yaml"
     assert spec.warnings == [
-        f"{shown}: /components/schemas/{name}/properties: $ref {ref!r} stands for the whole "
-        "map, where OpenAPI names each entry; served as the map it points at"
-        for name, ref in [("Local", "#/components/schemas/Thing/properties"),
-                          ("Remote", "attributes.yml#/ids")]]
+        f"{shown}:{line}: /components/schemas/{name}/properties: $ref {ref!r} stands for the "
+        "whole map, where OpenAPI names each entry; served as the map it points at"
+        for line, name, ref in [(6, "Local", "#/components/schemas/Thing/properties"),
+                                (7, "Remote", "attributes.yml#/ids")]]
 
 
 def test_discriminator_mappings_that_name_files_follow_the_schemas_they_name(
@@ -252,7 +252,7 @@ components:
     with pytest.raises(SpecError) as caught:
         load_spec(tmp_path)
     assert caught.value.problems == [
-        f"{tmp_path / 'openapi.yaml'}: /components/schemas/Action/discriminator/mapping/b: "
+        f"{tmp_path / 'openapi.yaml'}:8: /components/schemas/Action/discriminator/mapping/b: "
         "'a.yml#/nothing' points nowhere"]
 
 
@@ -284,11 +284,11 @@ components:
     spec = load_spec(tmp_path)
     shown = f"{tmp_path}/openapi.yaml"
     assert spec.warnings == [
-        f'{shown}: /info/description: ["not","text"] is not of type "string"',
-        f'{shown}: /tags/0/description: {{"text":false}} is not of type "string"',
-        f'{shown}: /paths/~1pets/get/summary: ["not","text"] is not of type "string"',
-        f"{shown}: /components/schemas/Body/properties/stop/default: None for not nullable",
-        f"{shown}: /components/schemas/Body/properties/stop/default: None is not of type "
+        f'{shown}:2: /info/description: ["not","text"] is not of type "string"',
+        f'{shown}:3: /tags/0/description: {{"text":false}} is not of type "string"',
+        f'{shown}:7: /paths/~1pets/get/summary: ["not","text"] is not of type "string"',
+        f"{shown}:15: /components/schemas/Body/properties/stop/default: None for not nullable",
+        f"{shown}:15: /components/schemas/Body/properties/stop/default: None is not of type "
         "'string'",
     ]
     (tmp_path / "openapi.yaml").write_text(document % ("null", "strin", "null"))
@@ -297,12 +297,33 @@ components:
     # a parameter's default is filled in, and so is an entity's; a property named `description`
     # is a schema like any other
     problems = [p.removeprefix(shown) for p in caught.value.problems]
-    assert problems[0].startswith(": /components/schemas/Body: {")  # the validator's summary
+    assert problems[0].startswith(":12: /components/schemas/Body: {")  # the validator's summary
     assert problems[1:] == [
-        ": /paths/~1pets/get/parameters/0/schema/default: None for not nullable",
-        ": /paths/~1pets/get/parameters/0/schema/default: None is not of type 'integer'",
-        ": /components/schemas/Body/properties/description/type: 'strin' is not one of "
+        ":8: /paths/~1pets/get/parameters/0/schema/default: None for not nullable",
+        ":8: /paths/~1pets/get/parameters/0/schema/default: None is not of type 'integer'",
+        ":16: /components/schemas/Body/properties/description/type: 'strin' is not one of "
         "['array', 'boolean', 'integer', 'null', 'number', 'object', 'string']",
-        ": /components/schemas/Stored/properties/when/default: None for not nullable",
-        ": /components/schemas/Stored/properties/when/default: None is not of type 'string'",
+        ":20: /components/schemas/Stored/properties/when/default: None for not nullable",
+        ":20: /components/schemas/Stored/properties/when/default: None is not of type 'string'",
     ]
+
+
+def test_files_no_ref_reaches_are_named(tmp_path: Path) -> None:
+    (tmp_path / "schemas").mkdir()
+    (tmp_path / ".lint").mkdir()
+    (tmp_path / "openapi.yaml").write_text("""\
+openapi: 3.0.3
+info: {title: x, version: '1'}
+paths: {}
+components:
+  schemas:
+    Used: {$ref: 'schemas/used.yaml'}
+""")
+    for name in ("schemas/used.yaml", "schemas/old.yml", "draft.json", ".spectral.yaml",
+                 ".lint/rules.yaml"):
+        (tmp_path / name).write_text("type: object\n")
+    (tmp_path / "README.md").write_text("not a spec file\n")
+    spec = load_spec(tmp_path)
+    assert spec.files == (tmp_path / "openapi.yaml", tmp_path / "schemas" / "used.yaml")
+    assert unreferenced_files(spec, tmp_path) == [
+        f"{tmp_path}/draft.json", f"{tmp_path}/schemas/old.yml"]

@@ -40,7 +40,7 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from server.data.entities import Entity, Relation
+from server.data.entities import Entity, Relation, plural
 from server.data.schemas import (
     COUNT,
     JSON_VALUE,
@@ -158,7 +158,16 @@ def _crud_routes(entity: Entity, version: str) -> Iterator[_Route]:
     controller = f"{name}Controller"
 
     def operation(action: str, **parts: Any) -> dict[str, Any]:
-        return _operation(controller, action, {"entity": name, "action": action}, **parts)
+        return _operation(controller, action, {"entity": name, "action": action},
+                          summary=summaries[action], **parts)
+
+    many = plural(name)
+    summaries = {"create": f"Create a {name}", "find": f"Find {many}",
+                 "updateAll": f"Update every {name} that matches `where`",
+                 "count": f"Count the {many} that match `where`",
+                 "findById": f"Find a {name} by id",
+                 "updateById": f"Update some properties of a {name} by id",
+                 "replaceById": f"Replace a {name} by id", "deleteById": f"Delete a {name} by id"}
 
     id_ = _id_parameter(entity, version)
     found = {"404": _not_found(name)}
@@ -201,10 +210,12 @@ def _relation_routes(source: Entity, relation: Relation, entities: Mapping[str, 
     writable = not source.crud.readonly and not (target.crud and target.crud.readonly)
     to = target.name
 
-    def operation(action: str, **parts: Any) -> dict[str, Any]:
+    def operation(action: str, summary: str, **parts: Any) -> dict[str, Any]:
         marker = {"entity": source.name, "action": action, "relation": relation.name}
         parts["parameters"] = [_id_parameter(source, version), *parts.get("parameters", ())]
-        return _operation(controller, action, marker, **parts)
+        return _operation(controller, action, marker, summary=summary, **parts)
+
+    owned = f"a {source.name}'s {relation.name}"  # "a TodoList's todos"
 
     new = f"New{to}In{source.name}"
     if writable and relation.kind != "belongsTo" and new not in _schema_names(document):
@@ -212,39 +223,43 @@ def _relation_routes(source: Entity, relation: Relation, entities: Mapping[str, 
         if schemas.setdefault(new, body) != body:  # another relation's, to the same target
             new = f"New{to}In{source.name}{_upper_first(relation.name)}"
             schemas.setdefault(new, {**body, "title": new})
+    created = {"200": _entity_response(f"{to} model instance", to)}
     if relation.kind == "belongsTo":
         yield _Route(path, "get", operation(
-            f"get{to}", responses={"200": _entity_response(f"{to} belonging to {source.name}", to),
-                                   "404": _not_found(to)}))
+            f"get{to}", f"Get {owned}",
+            responses={"200": _entity_response(f"{to} belonging to {source.name}", to),
+                       "404": _not_found(to)}))
     elif relation.kind == "hasOne":
         yield _Route(path, "get", operation(
-            "get", parameters=[_content_parameter("filter", f"{to}.Filter1")],
+            "get", f"Get {owned}", parameters=[_content_parameter("filter", f"{to}.Filter1")],
             responses={"200": _entity_response(f"{source.name} has one {to}", to),
                        "404": _not_found(to)}))
         if writable:
             yield _Route(path, "post", operation(
-                "create", body=new, responses={"200": _entity_response(f"{to} model instance", to)}))
+                "create", f"Create {owned}", body=new, responses=created))
     else:
         yield _Route(path, "get", operation(
-            "find", parameters=[_content_parameter("filter", f"{to}.Filter")],
+            "find", f"Find {owned}", parameters=[_content_parameter("filter", f"{to}.Filter")],
             responses={"200": _list_response(f"Array of {source.name} has many {to}", to)}))
         if not writable:
             return
+        where = [_content_parameter("where", f"{to}.Where")]
         yield _Route(path, "post", operation(
-            "create", body=new, responses={"200": _entity_response(f"{to} model instance", to)}))
+            "create", f"Create one of {owned}", body=new, responses=created))
         yield _Route(path, "patch", operation(
-            "patch", parameters=[_content_parameter("where", f"{to}.Where")], body=f"{to}Partial",
+            "patch", f"Update {owned} that match `where`", parameters=where, body=f"{to}Partial",
             responses={"200": _count_response(f"{source.name}.{to} PATCH success count")}))
         yield _Route(path, "delete", operation(
-            "delete", parameters=[_content_parameter("where", f"{to}.Where")],
+            "delete", f"Delete {owned} that match `where`", parameters=copy.deepcopy(where),
             responses={"200": _count_response(f"{source.name}.{to} DELETE success count")}))
 
 
-def _operation(controller: str, action: str, marker: dict[str, Any], *,
+def _operation(controller: str, action: str, marker: dict[str, Any], *, summary: str,
                parameters: list[dict[str, Any]] | None = None, body: str | None = None,
                responses: dict[str, Any]) -> dict[str, Any]:
     operation: dict[str, Any] = {
         "tags": [controller],
+        "summary": summary,
         "operationId": f"{controller}.{action}",
         "x-controller-name": controller,
         "x-operation-name": action,
@@ -414,14 +429,18 @@ def _item_links(entity: Entity, id_expression: str,
 
 
 def _add_tags(document: dict[str, Any], added: list[_Route]) -> None:
-    """One tag per derived controller, as LoopBack lists its controllers."""
+    """One tag per derived controller, as LoopBack lists its controllers, saying what it serves."""
     tags = document.get("tags") or []
     known = {tag.get("name") for tag in tags if isinstance(tag, Mapping)}
     for route in added:
         controller = route.operation["x-controller-name"]
         if controller not in known:
             known.add(controller)
-            tags.append({"name": controller})
+            marker = route.operation[DERIVED]
+            entity, relation = marker["entity"], marker.get("relation")
+            served = (f"A {entity}'s {relation}" if relation
+                      else f"Create, read, update and delete {plural(entity)}")
+            tags.append({"name": controller, "description": served})
     if tags:
         document["tags"] = tags
 

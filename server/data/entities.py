@@ -8,7 +8,7 @@ An entity is a schema in `components.schemas` with an `x-entity` extension:
         table: todo                 # default: the name in snake_case
         id: id                      # default: "id"
         generated: true             # default: true for an integer/number id, or a uuid string
-        hidden: [secret]            # stored, accepted, never sent
+        hidden: [secret]            # stored, written by clients, never sent
         indexes: [[title], {properties: [isComplete], unique: true, name: done}]
         unique: [[title]]           # shorthand for unique indexes
         relations:
@@ -32,6 +32,8 @@ from server.refs import RefError, deref
 ENTITY = "x-entity"
 CRUD = "x-crud"
 COLUMN = "x-column"
+EXTENSIONS = frozenset({ENTITY, CRUD, COLUMN})
+"""The extensions this layer reads: the published document leaves them out (`Publisher`)."""
 
 Kind = Literal["string", "int32", "int64", "number", "boolean", "date", "datetime", "enum",
                "uuid", "json"]
@@ -254,6 +256,11 @@ def _read_entity(
     for hidden_name in hidden:
         if hidden_name not in properties:
             problems.append(f"{where}/x-entity/hidden: no property {hidden_name!r}")
+        elif properties[hidden_name].read_only:
+            # Hidden is never sent, readOnly never accepted: the published request bodies
+            # mark a hidden property writeOnly, which OpenAPI forbids beside readOnly.
+            problems.append(f"{where}/properties/{hidden_name}: a hidden property is written "
+                            f"by clients and never sent, so it cannot be readOnly")
     if id_name not in properties:
         return None, [*problems, f"{where}/x-entity/id: no property {id_name!r} to be the id"]
     id_prop = properties[id_name]

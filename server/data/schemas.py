@@ -13,8 +13,10 @@ For an entity `Todo` (LoopBack's names, `@loopback/repository-json-schema`):
 | `Todo.IncludeItem` | one `include` entry, with the target's filter as `scope` | |
 | `NewTodoInTodoList` | a relation's create body: no generated id, no foreign key | `lb4 relation` |
 
-Hidden properties are accepted in request bodies and never appear in what responses or filters
-can name. Responses name nothing as required: a `fields` projection may drop anything.
+Hidden properties (LoopBack's `hidden`) are stored and written by clients, never sent: request
+bodies publish them `writeOnly: true` (the entity's own schema too, as PUT's body), and they
+never appear in a response schema or in what a filter can name. Responses name nothing as
+required: a `fields` projection may drop anything.
 
 Request bodies also say what the columns keep, so that clients (and schemathesis) know what a
 write refuses with 422 on every database: free text has a `maxLength` (the column's, or
@@ -141,8 +143,24 @@ def stored_properties(entity: Entity, document: Mapping[str, Any],
     """The properties as a request body publishes them: as the user wrote them, plus what their
     columns keep (`stored_schema`), in schema order. New copies: no YAML aliases."""
     limits = limits or {}
-    return {name: stored_schema(entity.properties[name], schema, limits.get(name))
-            for name, schema in _raw_properties(entity, document).items()}
+    stored = {name: stored_schema(entity.properties[name], schema, limits.get(name))
+              for name, schema in _raw_properties(entity, document).items()}
+    return {name: write_only(schema) if entity.properties[name].hidden else schema
+            for name, schema in stored.items()}
+
+
+def write_only(schema: Any) -> Any:
+    """A hidden property's schema in a request body: `writeOnly`, so that clients may set it and
+    know that no response holds it. A `$ref` goes in `allOf` (OpenAPI 3.0 ignores its siblings).
+
+    >>> write_only({"type": "string"})
+    {'type': 'string', 'writeOnly': True}
+    >>> write_only({"$ref": "#/components/schemas/Cost"})
+    {'allOf': [{'$ref': '#/components/schemas/Cost'}], 'writeOnly': True}
+    """
+    if not isinstance(schema, Mapping) or "$ref" in schema:
+        return {"allOf": [schema], "writeOnly": True}
+    return {**schema, "writeOnly": True}
 
 
 def stored_schema(prop: Property, schema: Any, max_length: int | None = None) -> Any:
@@ -379,7 +397,10 @@ def _filter(entity: Entity, *, with_where: bool) -> Schema:
     if entity.relations:
         properties["include"] = {"type": "array", "items": ref(f"{name}.IncludeItem"),
                                  "description": INCLUDE_DESCRIPTION}
-    return {"title": f"{name}.Filter", "type": "object", "properties": properties,
+    # Each named schema has a title of its own: generators name their models after titles, and
+    # openapi-python-client drops the second of two schemas that share one.
+    title = f"{name}.Filter" if with_where else f"{name}.Filter1"
+    return {"title": title, "type": "object", "properties": properties,
             "additionalProperties": False}
 
 

@@ -577,18 +577,22 @@ def test_hostile_strings_in_a_filter_change_nothing(seeded: Client) -> None:
 
 def test_the_published_spec_shows_what_is_derived(client: Client) -> None:
     spec = client.get("/openapi.json").json()
-    markers = {(method.upper(), path): operation["x-charter-derived"]
-               for path, item in spec["paths"].items() for method, operation in item.items()}
-    assert len(markers) == 23
-    assert markers[("GET", "/todo-lists")] == {"entity": "TodoList", "action": "find"}
-    assert markers[("DELETE", "/todo-lists/{id}")] == {"entity": "TodoList",
-                                                       "action": "deleteById"}
-    assert markers[("PATCH", "/todo-lists/{id}/todos")] == {
-        "entity": "TodoList", "action": "patch", "relation": "todos"}
-    assert markers[("GET", "/todos/{id}/todo-list")] == {
-        "entity": "Todo", "action": "getTodoList", "relation": "todoList"}
-    assert markers[("POST", "/todo-lists/{id}/todo-list-image")] == {
-        "entity": "TodoList", "action": "create", "relation": "image"}
+    operation_ids = {(method.upper(), path): operation["operationId"]
+                     for path, item in spec["paths"].items() for method, operation in item.items()}
+    assert len(operation_ids) == 23
+    assert operation_ids[("GET", "/todo-lists")] == "TodoListController.find"
+    assert operation_ids[("DELETE", "/todo-lists/{id}")] == "TodoListController.deleteById"
+    assert operation_ids[("PATCH", "/todo-lists/{id}/todos")] == "TodoListTodoController.patch"
+    assert operation_ids[("GET", "/todos/{id}/todo-list")] == (
+        "TodoTodoListController.getTodoList")
+    assert operation_ids[("POST", "/todo-lists/{id}/todo-list-image")] == (
+        "TodoListTodoListImageController.create")
+    # Good input for other tools: a summary each, a title per schema, none of Charter's own keys.
+    assert all(operation["summary"] for item in spec["paths"].values()
+               for operation in item.values())
+    titles = [schema.get("title") for schema in spec["components"]["schemas"].values()]
+    assert len(set(titles)) == len(titles)
+    assert _charter_keys(spec) == set()
 
     nested = spec["paths"]["/todo-lists/{id}/todos"]
     assert [p["name"] for p in nested["delete"]["parameters"]] == ["id", "where"]
@@ -621,6 +625,17 @@ def test_the_published_spec_shows_what_is_derived(client: Client) -> None:
         "id", "title", "color", "todos", "image"]
     assert list(schemas["NewTodoListImageInTodoList"]["properties"]) == ["value"]
     assert schemas["loopback.Count"]["properties"] == {"count": {"type": "number"}}
+
+
+def _charter_keys(node: Any) -> set[str]:
+    """Every key of `node`, however deep, that only Charter reads."""
+    if isinstance(node, list):
+        return {key for item in node for key in _charter_keys(item)}
+    if not isinstance(node, dict):
+        return set()
+    own = {key for key in node if key in ("x-entity", "x-crud", "x-column")
+           or key.startswith("x-charter-")}
+    return own.union(*(_charter_keys(value) for value in node.values()))
 
 
 # -- a database that goes away --------------------------------------------------------------

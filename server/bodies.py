@@ -19,6 +19,7 @@ from server.errors import (
     UnsupportedMediaType,
     ValidationFailed,
 )
+from server.jsontext import load_json
 from server.refs import deref
 from server.styles import (
     STYLES,
@@ -264,7 +265,7 @@ def _load_json(data: bytes, charset: str, where: str) -> Any:
     elif data.startswith(b"\xef\xbb\xbf"):
         source = data[3:]  # RFC 8259 lets a parser ignore a UTF-8 byte order mark
     try:
-        return orjson.loads(source)
+        return load_json(source)
     except orjson.JSONDecodeError as exc:
         if isinstance(source, bytes) and "UTF-8" in exc.msg:
             _decode_text(source, "utf-8", where)  # raises, naming the byte

@@ -7,6 +7,7 @@ import re
 from collections.abc import Callable
 from typing import Any
 
+from server.dialect import implied_integer_range, integer_bounds
 from server.refs import deref, escape
 from server.types import ErrorDetail, Schema
 from server.validation import SchemaValidators
@@ -17,7 +18,6 @@ Coercer = Callable[[Any], Any]
 _INTEGER = re.compile(r"[-+]?[0-9]+")
 _NUMBER = re.compile(r"[-+]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][-+]?[0-9]+)?")
 _INTEGER_RANGES = {"int32": (-(2**31), 2**31 - 1), "int64": (-(2**63), 2**63 - 1)}
-_MAX_INTEGER_DIGITS = 20  # int64 needs 19 digits and a sign; longer text is out of range anyway
 _TRUE = frozenset({"true", "1"})
 _FALSE = frozenset({"false", "0"})
 # Which scalar type a string tries first when a schema allows several: the most specific.
@@ -140,7 +140,7 @@ class _Compiler:
 
     def _for_type(self, type_: str, schema: Schema) -> Coercer:
         if type_ == "integer":
-            return _integer_coercer(schema.get("format"))
+            return _integer_coercer(schema)
         if type_ == "number":
             return _coerce_number
         if type_ == "boolean":
@@ -299,23 +299,54 @@ def _rank(schema: Any) -> int:
     return min(_PRECEDENCE.index(t) if t in _PRECEDENCE else len(_PRECEDENCE) for t in types)
 
 
-def _integer_coercer(format_: Any) -> Coercer:
-    name = format_ if format_ in _INTEGER_RANGES else "int64"
-    low, high = _INTEGER_RANGES[name]
+def _integer_coercer(schema: Schema) -> Coercer:
+    """Text to an exact int. The range of a format, or the one `dialect.implied_integer_range`
+    gives, is a format error here; declared bounds are the validator's, which names them."""
+    format_ = schema.get("format")
+    name = format_ if isinstance(format_, str) and format_ in _INTEGER_RANGES else "int64"
+    checked: tuple[int | None, int | None] = _INTEGER_RANGES[name]
+    low: float | None
+    high: float | None
+    low, high = checked
+    if name != format_:
+        implied = implied_integer_range(schema) or {}
+        checked = implied.get("minimum"), implied.get("maximum")
+        declared = integer_bounds(schema)
+        low = checked[0] if checked[0] is not None else declared[0]
+        high = checked[1] if checked[1] is not None else declared[1]
+    # Text longer than every bound lies beyond them; int() is quadratic in its length.
+    widest = max((abs(n) for n in (low, high, *_listed_numbers(schema)) if n is not None),
+                 default=_INTEGER_RANGES["int64"][1])
+    max_digits = len(str(int(widest))) + 1
 
     def coerce_integer(raw: Any) -> Any:
         if not isinstance(raw, str):
             return raw
         if _INTEGER.fullmatch(raw) is None:
             raise CoercionError(raw, "must be integer", info={"type": "integer"})
-        digits = raw.lstrip("+-").lstrip("0")
-        value = int(raw) if len(digits) <= _MAX_INTEGER_DIGITS else high + 1
-        if not low <= value <= high:
-            raise CoercionError(raw, f'must match format "{name}"', code="format",
-                                info={"format": name})
+        format_error = CoercionError(raw, f'must match format "{name}"', code="format",
+                                     info={"format": name})
+        negative = raw.startswith("-")
+        edge = low if negative else high
+        if len(raw.lstrip("+-").lstrip("0")) <= max_digits:
+            value = int(raw)
+        elif edge is None:
+            raise format_error
+        else:  # a stand-in just past the bound it passes, for the check that names that bound
+            value = int(edge) - 1 if negative else int(edge) + 1
+        if (checked[0] is not None and value < checked[0]) or (
+                checked[1] is not None and value > checked[1]):
+            raise format_error
         return value
 
     return coerce_integer
+
+
+def _listed_numbers(schema: Schema) -> list[int | float]:
+    """The finite numbers an `enum` or `const` lists."""
+    values = [schema["const"]] if "const" in schema else schema.get("enum")
+    return [value for value in values if isinstance(value, int | float) and not isinstance(
+        value, bool) and math.isfinite(value)] if isinstance(values, list) else []
 
 
 def _coerce_number(raw: Any) -> Any:

@@ -6,6 +6,7 @@ import base64
 import binascii
 import calendar
 import ipaddress
+import math
 import re
 from collections.abc import Callable, Iterator, Mapping
 from typing import Any
@@ -22,6 +23,7 @@ NUMERIC_FORMATS: dict[str, Schema] = {
     "double": {"minimum": -_DOUBLE_MAX, "maximum": _DOUBLE_MAX},
 }
 """Formats checked on numbers, as the range each one stands for."""
+_INT64 = NUMERIC_FORMATS["int64"]
 
 # Keywords whose value is a map, a list, or one of subschemas (JSON Schema 2020-12).
 SCHEMA_MAPS = frozenset({"properties", "patternProperties", "dependentSchemas", "$defs"})
@@ -66,6 +68,10 @@ def to_json_schema(
     - Numeric formats (`int32`, `int64`, `float`, `double`) become a range in a synthesized `allOf`
       member `{"format": f, "minimum": .., "maximum": .., ["multipleOf": 1]}`, because format
       checkers only ever see strings; `validation.py` reports failures there as format errors.
+    - An `integer` with no format means int64, widened to every bound it declares: each side it
+      leaves open gets int64's bound, or the farthest declared bound beyond it, in a member
+      `{"format": "int64", ...}` (`implied_integer_range`). An integer with `enum` or `const`,
+      or whose type also allows `number`, is left as declared.
     - `discriminator` beside `oneOf`/`anyOf` becomes a dispatch on the tag, with the valid/invalid
       outcome of AJV's `discriminator` option: an object must carry the tag, its value must
       select a branch, and the object must be valid against that branch alone. The tag values
@@ -188,12 +194,15 @@ class _Normalizer:
 
     def _format(self, node: Schema, out: Schema) -> None:
         name = node.get("format")
-        if not isinstance(name, str):
-            return
+        name = name if isinstance(name, str) else None
         if name in FORMAT_CHECKERS:
             out["format"] = name
         elif name in NUMERIC_FORMATS:
             out["allOf"] = [*out.get("allOf", []), {"format": name, **NUMERIC_FORMATS[name]}]
+            return
+        implied = implied_integer_range(node)
+        if implied:
+            out["allOf"] = [*out.get("allOf", []), {"format": "int64", **implied}]
 
     def _discriminator(self, node: Schema, out: Schema) -> None:
         discriminator = node.get("discriminator")
@@ -273,6 +282,54 @@ def _group_by_target(routes: list[tuple[str, Any]]) -> list[tuple[list[str], Any
 
 def _or_null(schema: Schema) -> Schema:
     return {"anyOf": [schema, {"type": "null"}]}
+
+
+def integer_bounds(schema: Mapping[str, Any]) -> tuple[int | float | None, int | float | None]:
+    """The finite lower and upper bounds a schema declares, inclusive or exclusive (3.0 and 3.1).
+
+    >>> integer_bounds({"minimum": 0, "exclusiveMaximum": 2**70})
+    (0, 1180591620717411303424)
+    >>> integer_bounds({"maximum": 10, "exclusiveMaximum": True, "minimum": float("-inf")})
+    (None, 10)
+    """
+    def bound(*keys: str) -> int | float | None:
+        for key in keys:
+            value = schema.get(key)
+            if isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(
+                    value):
+                return value
+        return None
+
+    return bound("minimum", "exclusiveMinimum"), bound("maximum", "exclusiveMaximum")
+
+
+def implied_integer_range(schema: Mapping[str, Any]) -> Schema | None:
+    """What an `integer` without a numeric format implies beside its own keywords: int64's range
+    on each side it leaves open, widened to the farthest bound it declares. None when nothing is
+    implied: another type, a numeric format, `enum`/`const`, or both sides declared.
+
+    >>> implied_integer_range({"type": "integer"}) == {"minimum": -2**63, "maximum": 2**63 - 1}
+    True
+    >>> implied_integer_range({"type": ["integer", "null"], "maximum": 2**70})
+    {'minimum': -9223372036854775808}
+    >>> implied_integer_range({"type": "integer", "minimum": 2**70})
+    {'maximum': 1180591620717411303424}
+    >>> implied_integer_range({"type": "integer", "minimum": 0, "maximum": 2**70}) is None
+    True
+    """
+    declared, name = schema.get("type"), schema.get("format")
+    types = declared if isinstance(declared, list) else [declared]
+    if ("integer" not in types or "number" in types or "enum" in schema or "const" in schema
+            or (isinstance(name, str) and name in NUMERIC_FORMATS)):
+        return None
+    low, high = integer_bounds(schema)
+    bounds = [bound for bound in (low, high) if bound is not None]
+    implied: Schema = {}
+    if low is None:
+        implied["minimum"] = min([_INT64["minimum"], *bounds])
+    if high is None:
+        implied["maximum"] = max([_INT64["maximum"], *bounds])
+    return implied or None
 
 
 def is_numeric_format_check(node: Any) -> bool:

@@ -39,8 +39,7 @@ import logging
 import traceback
 from typing import Any, ClassVar
 
-import orjson
-
+from server.jsontext import dump_json
 from server.types import ErrorDetail
 
 logger = logging.getLogger("charter")
@@ -347,4 +346,4 @@ def render_error(
     headers = {"content-type": media_type or ERROR_MEDIA_TYPES[error_format], **error.headers}
     if request_id:
         headers["x-request-id"] = request_id
-    return status, headers, orjson.dumps(body)
+    return status, headers, dump_json(body)

@@ -18,6 +18,7 @@ from server.errors import (
     error_body,
     sample_error,
 )
+from server.jsontext import load_json
 from server.parameters import (
     ParameterParser,
     RequestParts,
@@ -98,7 +99,7 @@ class Operation:
         if validator is None or "json" not in (response.media_type or ""):
             return
         try:
-            errors = validator.errors(orjson.loads(response.body))
+            errors = validator.errors(load_json(response.body))
         except orjson.JSONDecodeError:
             errors = [{"path": "", "code": "json", "message": "response body is not JSON",
                        "info": {}}]

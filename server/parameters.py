@@ -9,6 +9,7 @@ import orjson
 
 from server.coercion import Coercer, CoercionError, compile_coercer
 from server.errors import InvalidParameterValue, MissingRequiredParameter
+from server.jsontext import dump_json, load_json
 from server.refs import deref
 from server.styles import (
     Query,
@@ -268,7 +269,7 @@ def _json_coercer(coercer: Coercer) -> Coercer:
     def coerce_json(raw: Any) -> Any:
         if isinstance(raw, str):
             try:
-                value = orjson.loads(raw)
+                value = load_json(raw)
             except orjson.JSONDecodeError as error:
                 raise _JsonSyntaxError(str(error)) from None
             # An escaped key (`\u005f_proto__`) still contains a backslash.
@@ -346,6 +347,6 @@ def _default_factory(schema: Any) -> Callable[[], Any] | None:
     default = schema["default"]
     if isinstance(default, (dict, list)):
         # Each request gets its own copy, so that a handler cannot change the next one's.
-        frozen = orjson.dumps(default)
-        return lambda: orjson.loads(frozen)
+        frozen = dump_json(default)
+        return lambda: load_json(frozen)
     return lambda: default

@@ -10,11 +10,11 @@ import re
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-import orjson
 import yaml
 
 from server.dialect import subschemas
 from server.errors import ERROR_MEDIA_TYPES
+from server.jsontext import dump_json
 from server.operations import DERIVED
 from server.refs import deref
 from server.spec import HTTP_METHODS, Spec
@@ -191,7 +191,7 @@ class Publisher:
     # which every App (and every test) would pay for a page few clients ask for.
     @functools.cached_property
     def _json(self) -> tuple[bytes, bytes]:
-        head, tail = orjson.dumps(self._template).split(orjson.dumps(self._marker))
+        head, tail = dump_json(self._template).split(dump_json(self._marker))
         return head, tail
 
     @functools.cached_property
@@ -204,7 +204,7 @@ class Publisher:
     def render_json(self, base_url: str) -> bytes:
         """The published document as JSON, with `base_url` as its one server."""
         head, tail = self._json
-        return b"".join((head, orjson.dumps([{"url": base_url}]), tail))
+        return b"".join((head, dump_json([{"url": base_url}]), tail))
 
     def render_yaml(self, base_url: str) -> bytes:
         """The published document as YAML, with `base_url` as its one server."""

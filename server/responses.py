@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-import orjson
-
+from server import jsontext
 from server.types import Send
 
 
@@ -90,8 +89,9 @@ _JSON_ENCODED = [(b"content-type", b"application/json"), _NOSNIFF]
 
 
 def dump_json(content: Any) -> bytes:
-    """Serialize a handler result: dataclasses, datetimes and UUIDs as orjson does, sets as lists."""
-    return orjson.dumps(content, default=_default, option=orjson.OPT_NON_STR_KEYS)
+    """Serialize a handler result: dataclasses, datetimes and UUIDs as orjson does, sets as lists,
+    integers of any size exactly (`jsontext.dump_json`)."""
+    return jsontext.dump_json(content, default=_default)
 
 
 def _default(value: Any) -> Any:

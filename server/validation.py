@@ -11,7 +11,6 @@ from typing import Any
 from urllib.parse import unquote
 
 import jsonschema_rs
-import orjson
 
 from server.dialect import (
     FORMAT_CHECKERS,
@@ -20,6 +19,7 @@ from server.dialect import (
     referenced_pointers,
     to_json_schema,
 )
+from server.jsontext import dump_json
 from server.refs import pointer as pointer_of
 from server.refs import resolve_pointer, unescape
 from server.types import Direction, ErrorDetail, Schema
@@ -80,7 +80,7 @@ class SchemaValidators:
         >>> validators.compile({"type": "string", "nullable": True}).errors(None)
         []
         """
-        key = (direction, orjson.dumps(schema, option=orjson.OPT_SORT_KEYS))
+        key = (direction, dump_json(schema, sort_keys=True))
         validator = self._compiled.get(key)
         if validator is None:
             validator = self._compiled[key] = Validator(self.json_schema(schema, direction))
@@ -501,12 +501,12 @@ def _add_assertion(entries: list[_Entry], path: _Path, key: Key, pointer: str, i
 
 def _repeats(entries: list[_Entry], index: int) -> bool:
     """Whether `entries[index]` repeats an earlier entry, which sorts just before it."""
-    entry, option = entries[index], orjson.OPT_SORT_KEYS
+    entry = entries[index]
     for other in reversed(entries[:index]):
         if other[0] != entry[0]:
             return False
-        if other[1:4] == entry[1:4] and orjson.dumps(other[4], option=option, default=str) == (
-                orjson.dumps(entry[4], option=option, default=str)):
+        if other[1:4] == entry[1:4] and dump_json(other[4], sort_keys=True, default=str) == (
+                dump_json(entry[4], sort_keys=True, default=str)):
             return True
     return False
 
@@ -564,7 +564,7 @@ def _duplicate(items: Any, node: Schema) -> tuple[int, int]:
 
 def _canonical(value: Any) -> bytes:
     """Equal JSON values give equal bytes (1 and 1.0 alike, true and 1 not), at any depth."""
-    return orjson.dumps(_normalized(value), option=orjson.OPT_SORT_KEYS, default=str)
+    return dump_json(_normalized(value), sort_keys=True, default=str)
 
 
 def _normalized(value: Any) -> Any:

@@ -563,3 +563,55 @@ def test_errors_take_the_format_and_media_type_an_operation_documents(
     assert published["components"]["responses"]["BadRequest"]["content"] == {
         "application/problem+json": {"schema": {"type": "object", "properties": {
             "type": {"type": "string"}, "title": {"type": "string"}}}}}
+
+
+# --- integers of any size ----------------------------------------------------------------------
+
+WIDE = 2**70  # tests/fixtures/specs/bigints declares it as a bound and an example
+
+
+@pytest.fixture
+def bigints() -> Client:
+    return Client(App(Settings.from_env({}, spec=FIXTURES / "specs" / "bigints",
+                                        handlers="bigints_handlers")))
+
+
+def test_a_spec_with_integers_beyond_64_bits_is_published_exactly(bigints: Client) -> None:
+    import json
+
+    reading = {"type": "integer", "maximum": WIDE, "example": WIDE}
+    as_json = bigints.get("/openapi.json")
+    assert as_json.status_code == 200
+    assert json.loads(as_json.content)["components"]["schemas"]["Meter"]["properties"][
+        "reading"] == reading
+    as_yaml = yaml.safe_load(bigints.get("/openapi.yaml").content)
+    assert as_yaml["components"]["schemas"]["Meter"]["properties"]["reading"] == reading
+
+
+def test_a_parameter_beyond_64_bits_inside_its_declared_range_is_exact(bigints: Client) -> None:
+    response = bigints.get(f"/meters/{WIDE - 1}", params={"count": 2**63 - 1})
+    assert (response.status_code, response.content) == (
+        200, b'{"reading":1180591620717411303423,"count":9223372036854775807}')
+    response = bigints.get(f"/meters/{-WIDE - 1}")
+    assert response.status_code == 400
+    assert response.json()["error"]["details"] == [{
+        "path": "", "code": "minimum", "message": f"must be >= {-WIDE}",
+        "info": {"comparison": ">=", "limit": -WIDE}}]
+    # An integer with no format and no bounds is still an int64.
+    response = bigints.get("/meters/1", params={"count": 2**63})
+    assert response.json() == error(400, "BadRequestError", 'Invalid data "9223372036854775808" '
+                                    'for parameter "count".', "INVALID_PARAMETER_VALUE")
+
+
+def test_a_body_beyond_64_bits_inside_its_declared_range_is_exact(bigints: Client) -> None:
+    response = bigints.post("/meters", content=b'{"reading": 1180591620717411303424}')
+    assert (response.status_code, response.content) == (201, b'{"reading":1180591620717411303424}')
+    response = bigints.post("/meters", content=b'{"reading": 1180591620717411303425}')
+    assert response.status_code == 422
+    assert response.json()["error"]["details"] == [{
+        "path": "/reading", "code": "maximum", "message": f"must be <= {WIDE}",
+        "info": {"comparison": "<=", "limit": WIDE}}]
+    response = bigints.post("/meters", content=b'{"reading": 1, "count": 9223372036854775808}')
+    assert response.json()["error"]["details"] == [{
+        "path": "/count", "code": "format", "message": 'must match format "int64"',
+        "info": {"format": "int64"}}]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import FrozenInstanceError
 from typing import Any
 from urllib.parse import urlencode
@@ -596,3 +597,38 @@ def test_any_other_declared_media_type_is_bytes() -> None:
     parser = compile_(content("image/png", "application/pdf"))
     assert parser.parse("image/png", PNG) == PNG
     assert parser.parse("application/pdf", b"%PDF") == b"%PDF"
+
+
+# --- integers of any size ----------------------------------------------------------------------
+
+WIDE = 2**70
+METER = content("application/json", schema={"type": "object", "properties": {
+    "reading": {"type": "integer", "minimum": 0, "maximum": WIDE},
+    "count": {"type": "integer"}}})
+
+
+@given(st.integers(min_value=0, max_value=WIDE))
+def test_json_integers_inside_a_declared_range_beyond_64_bits_are_exact(value: int) -> None:
+    for charset in ("utf-8", "utf-16"):
+        raw = f'{{"reading": {value}, "note": "{value}"}}'.encode(charset)
+        assert compile_(METER).parse(f"application/json; charset={charset}", raw) == {
+            "reading": value, "note": str(value)}
+
+
+def test_json_integers_past_a_declared_bound_are_422_naming_it() -> None:
+    with pytest.raises(ValidationFailed) as caught:
+        compile_(METER).parse("application/json", b'{"reading": 1180591620717411303425}')
+    assert json.loads(render_error(caught.value)[2])["error"]["details"] == [{
+        "path": "/reading", "code": "maximum", "message": f"must be <= {WIDE}",
+        "info": {"comparison": "<=", "limit": WIDE}}]
+
+
+@pytest.mark.parametrize("count", [2**63, -(2**63) - 1, 2**64, WIDE])
+def test_a_json_integer_without_format_or_bounds_is_still_an_int64(count: int) -> None:
+    assert compile_(METER).parse("application/json", b'{"count": %d}' % (2**63 - 1)) == {
+        "count": 2**63 - 1}
+    with pytest.raises(ValidationFailed) as caught:
+        compile_(METER).parse("application/json", b'{"count": %d}' % count)
+    assert body_of(caught.value)["details"] == [{
+        "path": "/count", "code": "format", "message": 'must match format "int64"',
+        "info": {"format": "int64"}}]

@@ -89,6 +89,39 @@ def test_beyond_int64_is_always_refused(excess: int, negative: bool) -> None:
     assert refused(str(value), INTEGER).detail["code"] == "format"
 
 
+WIDE = 2**70
+WIDENED = {"type": "integer", "maximum": WIDE}
+
+
+@given(st.integers(min_value=INT64_MIN, max_value=WIDE))
+def test_a_declared_bound_beyond_int64_widens_its_side_exactly(value: int) -> None:
+    assert coerce(str(value), WIDENED, {}) == value
+
+
+def test_past_a_declared_bound_is_left_for_the_validator_to_name() -> None:
+    assert coerce(str(WIDE + 1), WIDENED, {}) == WIDE + 1
+    # Text too long for any bound is not converted: a stand-in just past the bound is checked.
+    assert coerce("9" * 5000, WIDENED, {}) == WIDE + 1
+    assert coerce("9" * 5000, {"type": "integer", "maximum": 1e30}, {}) == int(1e30) + 1
+    assert coerce("-" + "9" * 5000, {"type": "integer", "minimum": -WIDE, "maximum": 0},
+                  {}) == -WIDE - 1
+
+
+def test_the_side_left_open_stays_int64() -> None:
+    assert coerce(str(INT64_MAX + 1), WIDENED, {}) == INT64_MAX + 1
+    for raw in (str(INT64_MIN - 1), "-" + "9" * 5000):
+        assert refused(raw, WIDENED).detail["info"] == {"format": "int64"}
+    # ... and an explicit format is never widened.
+    assert refused(str(INT64_MAX + 1), {"type": "integer", "format": "int64", "maximum": WIDE}
+                   ).detail["info"] == {"format": "int64"}
+
+
+def test_integers_that_may_also_be_numbers_or_are_listed_are_exact() -> None:
+    assert coerce(str(WIDE), {"type": ["integer", "number"]}, {}) == WIDE
+    assert coerce(str(WIDE), {"type": "integer", "enum": [1, WIDE]}, {}) == WIDE
+    assert refused("9" * 5000, {"type": "integer", "enum": [1, WIDE]}).detail["code"] == "format"
+
+
 # -- numbers ----------------------------------------------------------------------------------
 
 @pytest.mark.parametrize(

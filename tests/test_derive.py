@@ -333,10 +333,10 @@ def test_new_partial_and_with_relations() -> None:
 
 def test_filter_fields_order_and_include() -> None:
     schemas = derived()["components"]["schemas"]
-    paging = {"offset": {"type": "integer", "minimum": 0},
-              "limit": {"type": "integer", "minimum": 1, "example": 100,
+    paging = {"offset": {"type": "integer", "format": "int64", "minimum": 0},
+              "limit": {"type": "integer", "format": "int64", "minimum": 1, "example": 100,
                         "description": LIMIT_DESCRIPTION},
-              "skip": {"type": "integer", "minimum": 0}}
+              "skip": {"type": "integer", "format": "int64", "minimum": 0}}
     include = {"type": "array", "items": ref("Todo.IncludeItem"),
                "description": INCLUDE_DESCRIPTION}
     assert schemas["Todo.Filter"] == {
@@ -412,7 +412,7 @@ def test_where_is_typed_operator_by_operator(version: str) -> None:
             out["enum"] = [*out["enum"], None]
         return out
 
-    integer = {"type": "integer"}
+    integer = {"type": "integer", "format": "int64"}
     string = {"type": "string", "pattern": NUL_FREE}  # free text only; an enum needs none
     boolean = {"type": "boolean"}
     date_time = {"type": "string", "format": "date-time"}

@@ -15,6 +15,8 @@ from server.dialect import (
 )
 from server.types import Direction
 
+INT64 = {"minimum": -(2**63), "maximum": 2**63 - 1}
+
 
 def openapi30(schema: Any, direction: Direction = "request", document: Any = None) -> Any:
     return to_json_schema(schema, version="3.0", direction=direction, document=document)
@@ -49,8 +51,8 @@ def test_nullable_enum_that_lists_null_is_not_repeated() -> None:
 
 @pytest.mark.parametrize("keyword", ["allOf", "oneOf", "anyOf"])
 def test_nullable_composition_is_wrapped(keyword: str) -> None:
-    schema = {keyword: [{"type": "integer"}], "nullable": True}
-    assert openapi30(schema) == {"anyOf": [{keyword: [{"type": "integer"}]}, {"type": "null"}]}
+    schema = {keyword: [{"type": "string"}], "nullable": True}
+    assert openapi30(schema) == {"anyOf": [{keyword: [{"type": "string"}]}, {"type": "null"}]}
 
 
 def test_nullable_ref_is_wrapped() -> None:
@@ -98,8 +100,8 @@ def test_openapi_only_keywords_and_extensions_are_dropped() -> None:
 
 
 def test_nested_schemas_are_normalized_everywhere() -> None:
-    nullable = {"type": "integer", "nullable": True}
-    expected = {"type": ["integer", "null"]}
+    nullable = {"type": "boolean", "nullable": True}
+    expected = {"type": ["boolean", "null"]}
     schema = {
         "items": nullable, "additionalProperties": nullable, "not": nullable,
         "properties": {"a": nullable}, "allOf": [nullable], "anyOf": [nullable],
@@ -174,7 +176,8 @@ def test_read_only_properties_are_refused_in_requests() -> None:
 def test_write_only_properties_are_refused_in_responses() -> None:
     assert openapi31(USER, "response") == {
         "type": "object",
-        "properties": {"id": {"type": "integer"}, "password": False, "name": {"type": "string"}},
+        "properties": {"id": {"type": "integer", "allOf": [{"format": "int64", **INT64}]},
+                       "password": False, "name": {"type": "string"}},
         "required": ["id", "name"],
     }
 
@@ -230,6 +233,48 @@ def test_integer_formats_are_the_twos_complement_ranges() -> None:
     assert NUMERIC_FORMATS["int32"] == {"minimum": -2147483648, "maximum": 2147483647,
                                         "multipleOf": 1}
     assert NUMERIC_FORMATS["int64"]["maximum"] == 9223372036854775807
+
+
+def test_an_integer_without_format_or_bounds_means_int64() -> None:
+    assert openapi30({"type": "integer", "nullable": True}) == {
+        "type": ["integer", "null"], "allOf": [{"format": "int64", **INT64}]}
+    assert openapi31({"type": ["integer", "null"], "minimum": 0}) == {
+        "type": ["integer", "null"], "minimum": 0,
+        "allOf": [{"format": "int64", "maximum": 2**63 - 1}]}
+
+
+def test_declared_bounds_beyond_int64_widen_it() -> None:
+    wide = 2**70
+    assert openapi31({"type": "integer", "maximum": wide}) == {
+        "type": "integer", "maximum": wide, "allOf": [{"format": "int64", "minimum": -(2**63)}]}
+    # 3.0's boolean exclusive bound still counts as a declared bound.
+    assert openapi30({"type": "integer", "minimum": -wide, "exclusiveMinimum": True}) == {
+        "type": "integer", "exclusiveMinimum": -wide,
+        "allOf": [{"format": "int64", "maximum": 2**63 - 1}]}
+    # A lone bound beyond int64's other side widens that side to it, never empties the range.
+    assert openapi31({"type": "integer", "exclusiveMinimum": wide}) == {
+        "type": "integer", "exclusiveMinimum": wide, "allOf": [{"format": "int64",
+                                                               "maximum": wide}]}
+    both = {"type": "integer", "minimum": 0, "maximum": wide}
+    assert openapi31(both) == both
+
+
+@pytest.mark.parametrize("schema", [
+    {"type": "integer", "format": "int32"},
+    {"type": "integer", "enum": [2**70]},
+    {"type": "integer", "const": 2**70},
+    {"type": ["integer", "number"]},
+    {"type": "number"},
+    {"minimum": 0},
+])
+def test_nothing_is_implied_where_the_schema_says_otherwise(schema: dict[str, Any]) -> None:
+    assert not any(check.get("format") == "int64"
+                   for check in openapi31(schema).get("allOf", []))
+
+
+def test_non_finite_bounds_are_no_bounds() -> None:
+    assert openapi31({"type": "integer", "maximum": float("inf")})["allOf"] == [
+        {"format": "int64", **INT64}]
 
 
 # --- discriminator -----------------------------------------------------------------------------

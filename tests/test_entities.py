@@ -254,6 +254,33 @@ def test_problems_name_the_place_and_the_fault(schema: dict[str, Any],
     assert problems_of({"Note": schema}) == problems
 
 
+BEYOND = "is beyond the 64-bit integers a column keeps on every database; keep the declared " \
+         "range within [-2^63, 2^63-1], or the number in a string"
+
+
+@pytest.mark.parametrize(("reading", "beyond"), [
+    ({"type": "integer", "maximum": 2**63}, 2**63),
+    ({"type": ["integer", "null"], "minimum": -(2**70)}, -(2**70)),
+    ({"type": "integer", "minimum": 0, "exclusiveMaximum": 2**63 + 1}, 2**63 + 1),
+    ({"type": "integer", "maximum": 2**63, "exclusiveMaximum": True, "minimum": -1e19}, -1e19),
+    ({"type": "integer", "enum": [1, 2**64]}, 2**64),
+])
+def test_an_integer_property_declared_beyond_int64_stops_the_start(
+        reading: dict[str, Any], beyond: float) -> None:
+    assert problems_of({"Note": entity({**ID, "reading": reading})}) == [
+        f"{N}/properties/reading: {beyond} {BEYOND}"]
+
+
+@pytest.mark.parametrize("reading", [
+    {"type": "integer", "minimum": -(2**63), "maximum": 2**63 - 1},
+    {"type": "integer", "exclusiveMinimum": -(2**63) - 1, "exclusiveMaximum": 2**63},
+    {"type": "integer", "format": "int64", "maximum": 2**70},
+    {"type": "number", "maximum": 2**70},
+])
+def test_an_integer_property_within_int64_is_kept(reading: dict[str, Any]) -> None:
+    assert "reading" in read({"Note": entity({**ID, "reading": reading})})["Note"].properties
+
+
 def test_every_problem_is_reported_at_once() -> None:
     schemas = {"Note": entity({"code": {"type": "string"}}, table="a b", colour="red"),
                "Other": {"type": "object", "x-crud": "/others", "properties": ID}}

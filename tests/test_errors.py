@@ -86,3 +86,10 @@ def test_meant_outcomes_are_logged_in_one_line_and_failures_with_their_traceback
         "WARNING", "request r-1: 503 DATABASE_UNAVAILABLE: The database is unavailable. "
         "Try again later.", False)
     assert logged(RuntimeError("boom")) == ("ERROR", "request r-1 failed with 500", True)
+
+
+def test_details_with_integers_beyond_64_bits_are_written_exactly() -> None:
+    detail = {"path": "/n", "code": "maximum", "message": "must be <= 1180591620717411303424",
+              "info": {"comparison": "<=", "limit": 2**70}}
+    _, _, written = render_error(ValidationFailed([detail]))  # type: ignore[list-item]
+    assert b'"info":{"comparison":"<=","limit":1180591620717411303424}' in written

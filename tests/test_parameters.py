@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import quote
 
 import orjson
 import pytest
@@ -547,3 +548,40 @@ def test_keys_rename_results_and_none_checks_without_handing_over() -> None:
     assert parser.parse(RequestParts({"id": "3"}, "debug=true", {}, {})) == {"id_": 3}
     with pytest.raises(Invalid):
         parser.parse(RequestParts({"id": "3"}, "debug=maybe", {}, {}))
+
+
+# --- integers of any size ----------------------------------------------------------------------
+
+WIDE = 2**70
+
+
+@pytest.mark.parametrize("value", [2**63, 2**64, WIDE - 1, -WIDE])
+def test_integers_beyond_64_bits_inside_a_declared_range_are_exact(value: int) -> None:
+    wide = {"type": "integer", "minimum": -WIDE, "exclusiveMaximum": WIDE}
+    json_wide = {"name": "m", "in": "query", "content": {"application/json": {"schema": {
+        "type": "object", "properties": {"n": wide}}}}}
+    parsed = parser(query_param("n", wide), json_wide).parse(
+        parts(query=f"n={value}&m=" + quote(f'{{"n": {value}}}')))
+    assert parsed == {"n": value, "m": {"n": value}}
+
+
+def test_integers_past_a_declared_bound_beyond_64_bits_are_refused_naming_it() -> None:
+    wide = query_param("n", {"type": "integer", "minimum": -WIDE, "exclusiveMaximum": WIDE})
+    error = invalid(parser(wide), parts(query=f"n={WIDE}"))
+    assert body_of(error)["error"]["details"] == [{
+        "path": "", "code": "exclusiveMaximum", "message": f"must be < {WIDE}",
+        "info": {"comparison": "<", "limit": WIDE}}]
+    error = invalid(parser(wide), parts(query="n=-" + "9" * 400))
+    assert body_of(error)["error"]["details"][0]["message"] == f"must be >= {-WIDE}"
+
+
+def test_an_integer_without_format_or_bounds_is_still_an_int64() -> None:
+    unbounded = query_param("n", INTEGER)
+    assert parser(unbounded).parse(parts(query=f"n={2**63 - 1}")) == {"n": 2**63 - 1}
+    invalid(parser(unbounded), parts(query=f"n={2**63}"))
+    json_unbounded = {"name": "m", "in": "query", "content": {"application/json": {"schema": {
+        "type": "object", "properties": {"n": INTEGER}}}}}
+    error = invalid(parser(json_unbounded), parts(query="m=" + quote(f'{{"n": {2**63}}}')))
+    assert body_of(error)["error"]["details"] == [{
+        "path": "/n", "code": "format", "message": 'must match format "int64"',
+        "info": {"format": "int64"}}]

@@ -129,3 +129,15 @@ def test_charters_own_extensions_are_left_out_and_a_users_stay() -> None:
         "allOf": [{"description": "d"}],
         "example": {"x-entity": "a value, kept as written"}}
     assert document["components"]["schemas"]["Note"]["properties"]["text"] == column
+
+
+def test_integers_beyond_64_bits_are_published_exactly() -> None:
+    import json
+
+    wide = 2**70
+    schema = {"type": "integer", "minimum": -wide, "maximum": wide, "example": wide}
+    document = {**DOCUMENT, "components": {"schemas": {"Meter": schema}}}
+    published = publisher(document)
+    for rendered in (json.loads(published.render_json("http://test")),
+                     yaml.safe_load(published.render_yaml("http://test"))):
+        assert rendered["components"]["schemas"]["Meter"] == schema

@@ -61,3 +61,9 @@ def test_dump_json_handles_common_types() -> None:
     assert dump_json({"at": moment, "id": ident, "tags": {"a"}, 1: (1, 2)}) == (
         b'{"at":"2026-01-02T03:04:05+00:00","id":"00000000-0000-0000-0000-000000000001",'
         b'"tags":["a"],"1":[1,2]}')
+
+
+def test_integers_of_any_size_are_written_exactly() -> None:
+    reading = {"reading": 2**70, "readings": {2**64: -(2**63) - 1}}
+    expected = b'{"reading":1180591620717411303424,"readings":{"18446744073709551616":-9223372036854775809}}'
+    assert Response(reading).body == dump_json(reading) == expected

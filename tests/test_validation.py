@@ -533,10 +533,10 @@ def test_identical_schemas_share_one_validator() -> None:
 
 def test_json_schema_is_what_the_validator_runs() -> None:
     validators = SchemaValidators({}, "3.0")
-    schema = {"type": "integer", "nullable": True, "x-internal": True}
+    schema = {"type": "string", "nullable": True, "x-internal": True}
     assert validators.json_schema(schema) == {
         "$schema": "https://json-schema.org/draft/2020-12/schema",
-        "type": ["integer", "null"],
+        "type": ["string", "null"],
     }
     assert validators.compile(schema).schema == validators.json_schema(schema)
 
@@ -576,3 +576,19 @@ def test_unique_items_compares_nested_values_as_json() -> None:
     assert validator.errors([[1], [1.0]]) == [duplicate]
     assert validator.errors([{"a": {"b": 2}}, {"a": {"b": 2.0}}]) == [duplicate]
     assert validator.errors([[1], [True]]) == []
+
+
+def test_integers_beyond_64_bits_are_judged_exactly_as_instances_and_bounds() -> None:
+    wide = 2**70
+    validators = SchemaValidators({}, "3.1")
+    validator = validators.compile({"type": "integer", "minimum": -wide, "maximum": wide})
+    assert validator is validators.compile({"maximum": wide, "minimum": -wide, "type": "integer"})
+    assert validator.errors(wide) == validator.errors(-wide) == []
+    assert validator.errors(wide + 1) == [{
+        "path": "", "code": "maximum", "message": f"must be <= {wide}",
+        "info": {"comparison": "<=", "limit": wide}}]
+    assert validator.errors(-wide - 1)[0]["message"] == f"must be >= {-wide}"
+    listed = validators.compile({"type": "array", "uniqueItems": True, "items": {"enum": [wide,
+                                                                                     wide + 1]}})
+    assert listed.errors([wide, wide + 1]) == []
+    assert listed.errors([wide + 1, wide + 1])[0]["code"] == "uniqueItems"

@@ -26,6 +26,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
+from server.dialect import NUMERIC_FORMATS
 from server.refs import RefError, deref
 
 ENTITY = "x-entity"
@@ -247,6 +248,11 @@ def _read_entity(
                             f"property {columns[prop.column]!r}'s")
         columns[prop.column] = prop_name
         properties[prop_name] = prop
+        beyond = _beyond_int64(prop)
+        if beyond is not None:
+            problems.append(f"{where}/properties/{prop_name}: {beyond} is beyond the 64-bit "
+                            f"integers a column keeps on every database; keep the declared range "
+                            f"within [-2^63, 2^63-1], or the number in a string")
     for hidden_name in hidden:
         if hidden_name not in properties:
             problems.append(f"{where}/x-entity/hidden: no property {hidden_name!r}")
@@ -312,6 +318,28 @@ def _read_property(name: str, schema: Mapping[str, Any], required: bool, hidden:
                     max_length=max_length if isinstance(max_length, int) else None,
                     default=schema.get("default", _MISSING), hidden=hidden,
                     read_only=bool(schema.get("readOnly")))
+
+
+def _beyond_int64(prop: Property) -> int | float | None:
+    """A bound or listed value of an integer property that lets in a value no BIGINT keeps.
+
+    SQLite keeps larger integers only as rounded REALs, so the same rule holds everywhere.
+    An explicit `format: int64` already confines the property, whatever its bounds say.
+    """
+    schema = prop.schema
+    if prop.kind != "int64" or schema.get("format") == "int64":
+        return None
+    listed = [schema["const"]] if "const" in schema else schema.get("enum")
+    reach = [(value, 0) for value in listed] if isinstance(listed, list) else []
+    for key in ("minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum"):
+        exclusive = key.startswith("exclusive") or schema.get(f"exclusive{key.title()}") is True
+        reach.append((schema.get(key), 1 if exclusive else 0))
+    low, high = NUMERIC_FORMATS["int64"]["minimum"], NUMERIC_FORMATS["int64"]["maximum"]
+    for value, slack in reach:
+        if isinstance(value, int | float) and not isinstance(value, bool) and not (
+                low - slack <= value <= high + slack):
+            return value
+    return None
 
 
 def _read_indexes(

@@ -49,9 +49,10 @@ STRING_KINDS = frozenset({"string", "enum", "uuid"})
 _TYPES = {"string": "string", "enum": "string", "uuid": "string", "date": "string",
           "datetime": "string", "int32": "integer", "int64": "integer", "number": "number",
           "boolean": "boolean"}
-_FORMATS = {"date": "date", "datetime": "date-time", "uuid": "uuid", "int32": "int32"}
-_KEPT_FORMATS: dict[str, set[str] | None] = {"string": None, "int64": {"int64"},
-                                              "number": {"float", "double"}}
+# An integer's format says the range the server keeps (an unformatted integer means int64).
+_FORMATS = {"date": "date", "datetime": "date-time", "uuid": "uuid", "int32": "int32",
+            "int64": "int64"}
+_KEPT_FORMATS: dict[str, set[str] | None] = {"string": None, "number": {"float", "double"}}
 """The user's own formats a value keeps, per kind (None: any)."""
 TEXT_PATTERN = NUL_FREE
 """Text a filter may compare or a column store: no NUL character, which PostgreSQL cannot hold
@@ -384,10 +385,10 @@ def _order_key(entity: Entity) -> Schema:
 def _filter(entity: Entity, *, with_where: bool) -> Schema:
     name = entity.name
     properties: dict[str, Any] = {
-        "offset": {"type": "integer", "minimum": 0},
-        "limit": {"type": "integer", "minimum": 1, "example": 100,
+        "offset": {"type": "integer", "format": "int64", "minimum": 0},
+        "limit": {"type": "integer", "format": "int64", "minimum": 1, "example": 100,
                   "description": LIMIT_DESCRIPTION},
-        "skip": {"type": "integer", "minimum": 0},
+        "skip": {"type": "integer", "format": "int64", "minimum": 0},
         "order": ref(f"{name}.Order"),
     }
     if with_where:

@@ -147,10 +147,10 @@ class Pipeline:
         """The error response, in the format the operation documents for its status, if any."""
         error_format: str = self.settings.error_format
         media_type: str | None = None
-        status = exc.status if isinstance(exc, HttpError) else 500
-        documented = operation.error_format(status) if operation else None
-        if documented is not None:
-            error_format, media_type = documented
+        if operation is not None and operation.error_formats:
+            documented = operation.error_format(exc.status if isinstance(exc, HttpError) else 500)
+            if documented is not None:
+                error_format, media_type = documented
         status, headers, body = render_error(
             exc, error_format=error_format, debug=self.settings.debug, request_id=request_id,
             media_type=media_type)

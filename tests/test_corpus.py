@@ -18,6 +18,7 @@ from openapi_spec_validator import validate
 from server.app import App
 from server.refs import deref
 from server.settings import Settings
+from server.spec import check_document
 from tests.client import Client
 
 CORPUS = Path(__file__).resolve().parents[2] / "shared" / "specs"
@@ -46,7 +47,13 @@ def test_a_real_spec_loads_serves_and_publishes(document: Path,
     client = Client(app)
     published = client.get("/openapi.json")
     assert published.status_code == 200
-    validate(published.json())
+    # Valid per openapi-spec-validator, but for the spec's own faults in what serves no request
+    # (DigitalOcean's `default: null`), which loading reported as warnings.
+    problems, warnings = check_document(published.json(), app.spec.version, {"": "published"})
+    assert problems == []
+    assert {_fault(w) for w in warnings} <= {_fault(w) for w in app.spec.warnings}
+    if not app.spec.warnings:
+        validate(published.json())
     assert published.json()["servers"] == [{"url": f"http://test{app.base_path}"}]
     request = _a_valid_request(app)
     if request is None:  # a document of webhooks only
@@ -56,6 +63,11 @@ def test_a_real_spec_loads_serves_and_publishes(document: Path,
     answer = client.request(method, url)
     assert answer.status_code == 501, (method, url, answer.text)
     assert answer.json()["error"]["code"] == "NOT_IMPLEMENTED"
+
+
+def _fault(report: str) -> str:
+    """What a fault report says, without where (`file:line: /pointer: `)."""
+    return report.split(": ", 2)[-1]
 
 
 def _a_valid_request(app: App) -> tuple[str, str] | None:

@@ -11,7 +11,7 @@ import yaml
 
 from server.dialect import FORMAT_CHECKERS
 from server.types import Direction, ErrorDetail
-from server.validation import SchemaValidators, Validator
+from server.validation import ALONE, SchemaValidators, Validator
 from tests.reference import format_checker
 
 FIXTURE = Path(__file__).parent / "fixtures" / "specs" / "validation" / "openapi.yaml"
@@ -19,8 +19,9 @@ FIXTURE_31 = Path(__file__).parent / "fixtures" / "specs" / "validation-3.1" / "
 
 
 def load(path: Path) -> SchemaValidators:
+    """The fixture's validators, each compiled in a shared document, as a large spec's are."""
     document = yaml.safe_load(path.read_text())
-    return SchemaValidators(document, document["openapi"][:3])
+    return SchemaValidators(document, document["openapi"][:3], alone=-1)
 
 
 SPEC_30 = load(FIXTURE)
@@ -36,6 +37,8 @@ def errors(schema: Any, instance: Any, *, version: str = "3.1",
     validator = SchemaValidators({}, version).compile(schema, direction)
     details = validator.errors(instance)
     assert validator.is_valid(instance) is (details == [])
+    shared = SchemaValidators({}, version, alone=-1).compile(schema, direction)
+    assert (shared.errors(instance), shared.is_valid(instance)) == (details, details == [])
     return details
 
 
@@ -547,11 +550,12 @@ SHARED = {"components": {"schemas": {
     "Node": {"type": "object", "properties": {"name": {"type": "string", "maxLength": 3},
                                               "next": {"$ref": "#/components/schemas/Node"}}},
     "Bad": {"type": "string", "pattern": "("},
+    "Other": {"type": "integer"},
 }}}
 
 
 def test_a_direction_compiles_its_schemas_once_together() -> None:
-    validators = SchemaValidators(SHARED, "3.1")
+    validators = SchemaValidators(SHARED, "3.1", alone=-1)
     node = {"$ref": "#/components/schemas/Node"}
     one = validators.compile(node)
     many = validators.compile({"type": "array", "items": node})
@@ -565,7 +569,7 @@ def test_a_direction_compiles_its_schemas_once_together() -> None:
         detail("/next/next/name", "type", "must be string", type="string")]
     # A target where a JSON Schema keyword could stand at the shared document's root is not
     # shared: here `#/properties/...` would collide with the validators' own entries.
-    odd = SchemaValidators({"properties": {"Id": {"type": "integer"}}, **SHARED}, "3.1")
+    odd = SchemaValidators({"properties": {"Id": {"type": "integer"}}, **SHARED}, "3.1", alone=-1)
     alone = odd.compile({"$ref": "#/properties/Id"})
     shared = odd.compile({"$ref": "#/components/schemas/Node"})
     odd.build()
@@ -574,8 +578,19 @@ def test_a_direction_compiles_its_schemas_once_together() -> None:
         True, False, True)
 
 
+def test_a_schema_reaching_few_others_is_compiled_alone() -> None:
+    validators = SchemaValidators(SHARED, "3.1", alone=1)
+    few = validators.compile({"$ref": "#/components/schemas/Node"})  # Node alone
+    many = validators.compile({"items": {"$ref": "#/components/schemas/Node"}, "contains": {
+        "$ref": "#/components/schemas/Other"}})
+    validators.build()
+    assert few._compiled is not many._compiled
+    assert (few._key, many._key) == (None, "0")
+    assert SchemaValidators(SHARED, "3.1").alone == ALONE
+
+
 def test_a_validator_made_after_a_build_is_compiled_in_the_next() -> None:
-    validators = SchemaValidators(SHARED, "3.1")
+    validators = SchemaValidators(SHARED, "3.1", alone=-1)
     first = validators.compile({"$ref": "#/components/schemas/Node"})
     assert first.is_valid({"name": "abc"})  # builds
     built = first._compiled
@@ -587,7 +602,7 @@ def test_a_validator_made_after_a_build_is_compiled_in_the_next() -> None:
 
 
 def test_a_fault_in_a_referenced_schema_fails_each_schema_that_reaches_it() -> None:
-    validators = SchemaValidators(SHARED, "3.1")
+    validators = SchemaValidators(SHARED, "3.1", alone=-1)
     for schema in ({"$ref": "#/components/schemas/Bad"},
                    {"items": {"$ref": "#/components/schemas/Bad"}},
                    {"type": "string", "pattern": "["}):

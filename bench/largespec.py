@@ -13,8 +13,9 @@ resource has list (query parameters: `expand` as a deepObject array, `created` a
 `anyOf: [range object, integer]`), create and update (form bodies, as Stripe's), retrieve, and
 for every third one delete.
 
-Four measurements, each in a fresh process, wall time from the process's start until it is
-ready, and its peak RSS:
+Four measurements, each in a fresh process: wall time from the process's start until it is
+ready, the CPU time it used by then (user + system: what the machine's other load does not
+inflate), and its peak RSS:
 
 - `charter-app`: `App(...)` with no handlers under `allow_unbound`, as `charter check` builds it,
   then one request through it in process;
@@ -50,6 +51,7 @@ SPEC_ENV = "LARGESPEC_PATH"
 NO_HANDLERS = "largespec_has_no_handlers"
 PROBE = "/v1/res000s"  # the first resource's list: a GET with no required parameter
 MODES = ("charter-app", "connexion-app", "charter-serve", "connexion-serve")
+FIGURES = ("seconds", "cpu_seconds", "peak_rss")
 
 # --- the spec ---------------------------------------------------------------------------------
 
@@ -351,15 +353,17 @@ def _child(mode: str, spec: Path) -> None:
         os.environ[SPEC_ENV] = str(spec)
         app = connexion_app()
     status = _one_request(app)
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
-    print(json.dumps({"status": status, "peak_rss": peak}), flush=True)
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    print(json.dumps({"status": status, "peak_rss": usage.ru_maxrss * 1024,
+                      "cpu_seconds": usage.ru_utime + usage.ru_stime}), flush=True)
 
 
 # --- measuring --------------------------------------------------------------------------------
 
 
 def measure(mode: str, spec: Path, timeout: float = 600) -> dict[str, Any]:
-    """Seconds from spawning a fresh process until it is ready, and its peak RSS in bytes."""
+    """Seconds from spawning a fresh process until it is ready, the CPU seconds it used by then,
+    and its peak RSS in bytes."""
     if mode.endswith("-app"):
         started = time.perf_counter()
         done = subprocess.run([PYTHON, "-m", "bench.largespec", "--child", mode, str(spec)],
@@ -369,7 +373,7 @@ def measure(mode: str, spec: Path, timeout: float = 600) -> dict[str, Any]:
         if done.returncode != 0:
             raise RuntimeError(f"{mode} failed:\n{done.stderr[-3000:]}")
         figures = json.loads(done.stdout.strip().splitlines()[-1])
-        return {"seconds": seconds, "peak_rss": figures["peak_rss"], "status": figures["status"]}
+        return {"seconds": seconds, **figures}
     return _measure_server(mode, spec, timeout)
 
 
@@ -389,7 +393,7 @@ def _measure_server(mode: str, spec: Path, timeout: float) -> dict[str, Any]:
         try:
             status = _first_answer(process, port, started + timeout)
             seconds = time.perf_counter() - started
-            peak = _peak_rss(process.pid)
+            peak, cpu = _peak_rss(process.pid), _cpu_seconds(process.pid)
         except RuntimeError as error:
             log.seek(0)
             raise RuntimeError(f"{mode}: {error}\n{log.read()[-3000:].decode()}") from None
@@ -400,7 +404,7 @@ def _measure_server(mode: str, spec: Path, timeout: float) -> dict[str, Any]:
             except subprocess.TimeoutExpired:
                 process.kill()
                 process.wait()
-    return {"seconds": seconds, "peak_rss": peak, "status": status}
+    return {"seconds": seconds, "cpu_seconds": cpu, "peak_rss": peak, "status": status}
 
 
 def _free_port() -> int:
@@ -433,6 +437,12 @@ def _peak_rss(pid: int) -> int:
     raise RuntimeError("no VmHWM in /proc")
 
 
+def _cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process so far (`/proc/PID/stat`, fields 14 and 15)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--resources", type=int, default=110, help="resources (default 110)")
@@ -459,21 +469,22 @@ def main(argv: list[str] | None = None) -> int:
         for _ in range(args.repeat):  # interleaved, so that a drift of the machine touches all
             for mode in modes:
                 results["runs"].setdefault(mode, []).append(measure(mode, spec))
-    best = {mode: {"seconds": min(r["seconds"] for r in runs),
-                   "peak_rss": min(r["peak_rss"] for r in runs),
-                   "status": runs[-1]["status"]} for mode, runs in results["runs"].items()}
+    best = {mode: {key: min(run[key] for run in runs) for key in FIGURES} | {
+        "status": runs[-1]["status"]} for mode, runs in results["runs"].items()}
     results["best"] = best
     if args.json:
         json.dump(results, sys.stdout)
         return 0
     print(f"{operations} operations, {results['schemas']} component schemas; best of {args.repeat}")
-    print(f"{'mode':16} {'seconds':>8} {'peak MB':>8}  status")
+    print(f"{'mode':16} {'seconds':>8} {'CPU s':>8} {'peak MB':>8}  status")
     for mode, figures in best.items():
-        print(f"{mode:16} {figures['seconds']:8.2f} {figures['peak_rss'] / 1e6:8.0f}  {figures['status']}")
+        print(f"{mode:16} {figures['seconds']:8.2f} {figures['cpu_seconds']:8.2f} "
+              f"{figures['peak_rss'] / 1e6:8.0f}  {figures['status']}")
     for kind in ("app", "serve"):
         charter, connexion = best.get(f"charter-{kind}"), best.get(f"connexion-{kind}")
         if charter and connexion:
             print(f"Charter/connexion ({kind}): time {charter['seconds'] / connexion['seconds']:.2f}, "
+                  f"CPU {charter['cpu_seconds'] / connexion['cpu_seconds']:.2f}, "
                   f"peak RSS {charter['peak_rss'] / connexion['peak_rss']:.2f}")
     return 0
 

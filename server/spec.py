@@ -11,8 +11,6 @@ from __future__ import annotations
 import contextlib
 import copy
 import functools
-import json
-import math
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -20,11 +18,13 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
+import orjson
 import yaml
 from jsonschema.exceptions import ValidationError
 from openapi_spec_validator import OpenAPIV30SpecValidator, OpenAPIV31SpecValidator
 
 from server.dialect import SCHEMA_LISTS, SCHEMA_MAPS, SCHEMA_VALUED
+from server.jsontext import load_json
 from server.refs import RefError, escape, pointer, resolve_pointer, unescape
 
 HTTP_METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "trace")
@@ -608,7 +608,7 @@ def _is_data(key: str, value: Any) -> bool:
 
 def _parse_yaml(text: str) -> Any:
     """YAML (or JSON) text as data, read as fast as it can be, which on a large spec is much of
-    the start-up. A JSON document is read by `json` (JSON's rules, where YAML 1.1 would read
+    the start-up. A JSON document is read by `jsontext` (JSON's rules, where YAML 1.1 would read
     `1e3` as a string; integers of any size, exactly); one with a number no double holds, or
     `NaN`, goes the YAML way, as before. YAML is read by libyaml's loader, when PyYAML has it
     (its wheels do), about ten times faster than PyYAML's own, which reads a fault again to name
@@ -618,22 +618,11 @@ def _parse_yaml(text: str) -> Any:
     ({'openapi': '3.1.0'}, {'x': 1000.0, 'y': 18446744073709551616})
     """
     if text.lstrip()[:1] == "{":
-        with contextlib.suppress(ValueError):  # json.JSONDecodeError is one
-            return json.loads(text, parse_float=_finite, parse_constant=_not_a_number)
+        with contextlib.suppress(orjson.JSONDecodeError):
+            return load_json(text)
     loader = getattr(yaml, "CSafeLoader", None)
     if loader is not None:
         with contextlib.suppress(yaml.YAMLError):
             return yaml.load(text, Loader=loader)  # a safe loader: plain data only
     return yaml.safe_load(text)
-
-
-def _finite(text: str) -> float:
-    number = float(text)
-    if not math.isfinite(number):
-        raise ValueError(text)
-    return number
-
-
-def _not_a_number(text: str) -> Any:
-    raise ValueError(text)
 

@@ -69,6 +69,10 @@ class App:
         operations, more, unbound = compile_operations(
             self.spec, self.validators, handlers, self.services, settings, derived)
         problems += more
+        try:
+            self.validators.build()  # every schema once, shared by the operations reaching it
+        except ValueError as exc:
+            problems.append(f"the spec's schemas cannot be compiled together: {exc}")
         security_problems, warning = unenforced_security(self.spec, settings)
         problems += security_problems
         if problems:

@@ -183,7 +183,7 @@ def _compile_entry(
         rank, kinds = _RANK_JSON_SUFFIX + 1, [_kind_of(type_, subtype)]
     decoders: dict[Kind, _Decode] = {}
     for kind in kinds:
-        decoders[kind] = _compile_decoder(kind, schema, encoding, document)
+        decoders[kind] = _compile_decoder(kind, schema, encoding, document, validators)
     validator = None
     if schema is not None and kinds != ["bytes"]:
         validator = validators.compile(schema, direction="request")
@@ -205,6 +205,7 @@ def _kind_of(type_: str, subtype: str) -> Kind:
 
 def _compile_decoder(
     kind: Kind, schema: Schema | None, encoding: Mapping[str, Any], document: Mapping[str, Any],
+    validators: SchemaValidators,
 ) -> _Decode:
     if kind == "json":
         return _decode_json
@@ -212,9 +213,8 @@ def _compile_decoder(
         return _decode_text_body
     if kind == "bytes":
         return _decode_bytes
-    if kind == "form":
-        return _FormFields(schema, encoding, document, urlencoded=True).decode_urlencoded
-    return _FormFields(schema, encoding, document, urlencoded=False).decode_multipart
+    fields = _FormFields(schema, encoding, document, validators, urlencoded=kind == "form")
+    return fields.decode_urlencoded if kind == "form" else fields.decode_multipart
 
 
 @lru_cache(maxsize=256)
@@ -290,17 +290,17 @@ class _FormFields:
 
     def __init__(
         self, schema: Schema | None, encoding: Mapping[str, Any], document: Mapping[str, Any],
-        *, urlencoded: bool,
+        validators: SchemaValidators, *, urlencoded: bool,
     ) -> None:
         properties, additional = _properties(schema, document)
         # OpenAPI: `style`/`explode` apply to urlencoded bodies only, never to multipart.
         self.fields = {
-            name: _compile_field(name, prop, encoding.get(name) if urlencoded else None, document)
+            name: _compile_field(name, prop, encoding.get(name) if urlencoded else None, document,
+                                 validators)
             for name, prop in properties.items()
         }
-        self.additional = (
-            _compile_field("", additional, None, document) if additional is not None else None
-        )
+        self.additional = (_compile_field("", additional, None, document, validators)
+                           if additional is not None else None)
 
     def decode_urlencoded(self, body: bytes, params: Mapping[str, str]) -> _Decoded:
         query = parse_query(_decode_text(body, params.get("charset", "utf-8").lower(),
@@ -455,12 +455,14 @@ def _properties(
 
 def _compile_field(
     name: str, schema: Schema, encoding: Mapping[str, Any] | None, document: Mapping[str, Any],
+    validators: SchemaValidators,
 ) -> _Field:
     type_ = _schema_type(schema)
     shape: Shape = "array" if type_ == "array" else "object" if type_ == "object" else "primitive"
     items = deref(document, schema.get("items") or {}) if shape == "array" else schema
     is_binary = _is_binary(items)
-    coerce = compile_coercer(schema, document) if type_ is not None and not is_binary else None
+    coerce = (compile_coercer(schema, document, validators)
+              if type_ is not None and not is_binary else None)
     if shape == "primitive":
         return _Field(coerce, shape, is_binary, type_ is not None, partial(_read_primitive, name))
     # Objects read as deepObject (`filter[done]=true`), which is also Node's `qs` default.

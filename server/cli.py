@@ -6,6 +6,7 @@ import argparse
 import asyncio
 import copy
 import functools
+import gc
 import importlib.metadata
 import os
 import sys
@@ -133,26 +134,33 @@ def _serve(settings: Settings, args: argparse.Namespace) -> int:
     if app is None:
         return 1
     pending = _pending(app)
-    app.close()
     if pending:
+        app.close()
         _report([f"the database is not up to date with the spec's entities "
                  f"({'; '.join(pending)}): run `charter migrate` first"])
         return 1
-    # Workers and reload re-create the app in each process from the environment.
-    for key, value in {"CHARTER_SPEC": str(settings.spec), "CHARTER_HANDLERS": settings.handlers,
-                       "CHARTER_ALLOW_UNBOUND": "1" if settings.allow_unbound else "0",
-                       "CHARTER_ACCESS_LOG": "1" if settings.access_log else "0"}.items():
-        os.environ[key] = value
+    served: App | str = app  # one process: uvicorn serves the App built here, the only one
+    watched = _watched(settings, app.spec) if settings.reload else {}
+    if settings.workers > 1 or settings.reload:
+        # Each worker (or reloaded) process builds its own from the environment; this one
+        # keeps none, so as not to hold a second copy of everything while serving.
+        app.close()
+        served = "server.cli:create_reloaded_app" if settings.reload else "server.app:create_app"
+        app = None
+        gc.collect()
+        for key, value in {"CHARTER_SPEC": str(settings.spec), "CHARTER_HANDLERS": settings.handlers,
+                           "CHARTER_ALLOW_UNBOUND": "1" if settings.allow_unbound else "0",
+                           "CHARTER_ACCESS_LOG": "1" if settings.access_log else "0"}.items():
+            os.environ[key] = value
     # The HTTP protocol bounds each request head (size and time); uvicorn bounds connections
     # (503 beyond) and the drain on SIGTERM, after it stops listening, and does not name itself.
     # X-Forwarded-* are the app's to judge (server/forwarded.py): uvicorn's own proxy handling
     # would replace the peer's address with X-Forwarded-For's, and the app could then no longer
     # tell that the request came through a trusted proxy.
     protocol = functools.partial(HeadLimitedProtocol, limits=HeadLimits.from_settings(settings))
-    factory = "server.cli:create_reloaded_app" if settings.reload else "server.app:create_app"
-    uvicorn.run(factory, factory=True, host=settings.host, port=settings.port,
+    uvicorn.run(served, factory=isinstance(served, str), host=settings.host, port=settings.port,
                 workers=settings.workers if settings.workers > 1 else None,
-                reload=settings.reload, **(_watched(settings, app.spec) if settings.reload else {}),
+                reload=settings.reload, **watched,
                 log_level="info", access_log=False, log_config=_log_config(),
                 http=cast("type[asyncio.Protocol]", protocol),
                 limit_concurrency=settings.max_connections,

@@ -66,17 +66,20 @@ def coerce(raw: Any, schema: Schema, document: Any) -> Any:
     return compile_coercer(schema, document)(raw)
 
 
-def compile_coercer(schema: Schema | bool, document: Any) -> Coercer:
+def compile_coercer(schema: Schema | bool, document: Any,
+                    validators: SchemaValidators | None = None) -> Coercer:
     """Build, once, the function that coerces raw values for `schema` (`$ref`s followed).
 
     Strings are converted; values of any other kind (already typed, say from JSON) pass
     through unchanged for the validator to judge. Strings stay strings for `type: string`.
+    The branches of a `oneOf`/`anyOf` are judged by validators from `validators` (the app's,
+    so that they are compiled with the rest), else from validators of the coercer's own.
 
     >>> compile_coercer({"type": "object", "properties": {"n": {"type": "integer"}}}, {})(
     ...     {"n": "7", "s": "x"})
     {'n': 7, 's': 'x'}
     """
-    return _Compiler(document).compile(schema)
+    return _Compiler(document, validators).compile(schema)
 
 
 def _identity(raw: Any) -> Any:
@@ -84,11 +87,11 @@ def _identity(raw: Any) -> Any:
 
 
 class _Compiler:
-    def __init__(self, document: Any) -> None:
+    def __init__(self, document: Any, validators: SchemaValidators | None = None) -> None:
         self.document = document
         # Keyed by id(); the schema is kept alongside so that its id cannot be reused.
         self.cache: dict[int, tuple[Any, Coercer]] = {}
-        self.validators: SchemaValidators | None = None
+        self.validators = validators
 
     def compile(self, schema: Any) -> Coercer:
         schema = deref(self.document, schema)

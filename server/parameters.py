@@ -206,7 +206,7 @@ def _compile_parameter(
         schema_ref = spec.get("schema")
     schema = deref(document, schema_ref) if schema_ref is not None else {}
     shape = _shape(schema, document)
-    coercer = compile_coercer(schema, document)
+    coercer = compile_coercer(schema, document, validators)
     style = spec.get("style")
     read: Reader
     coerce: Coercer

@@ -14,6 +14,9 @@ import jsonschema_rs
 
 from server.dialect import (
     FORMAT_CHECKERS,
+    SCHEMA_LISTS,
+    SCHEMA_MAPS,
+    SCHEMA_VALUED,
     is_numeric_format_check,
     normalize,
     referenced_pointers,
@@ -25,26 +28,48 @@ from server.refs import resolve_pointer, unescape
 from server.types import Direction, ErrorDetail, Schema
 
 DRAFT = "https://json-schema.org/draft/2020-12/schema"
+ALONE = 32
+"""A schema that reaches at most this many others is compiled on its own, with copies of them:
+sharing them would save little memory, and a shared document costs each call about 0.3 µs (the
+wrapping) and each invalid instance's details a few µs more (jsonschema-rs's errors there).
+`SchemaValidators(..., alone=-1)` shares every schema."""
 
 # --- validators -------------------------------------------------------------------------------
 
 
 class Validator:
-    """One compiled schema: `is_valid` for the fast path, `errors` for AJV-style details."""
+    """One compiled schema: `is_valid` for the fast path, `errors` for AJV-style details.
 
-    __slots__ = ("_compiled", "_paths", "schema")
+    `Validator(schema)` compiles a standalone JSON Schema of its own. The validators that
+    `SchemaValidators` hands out instead share one compiled document per direction (`_Shared`):
+    each is one entry of its `properties`, and checks `{key: instance}` against it.
+    """
+
+    __slots__ = ("_compiled", "_document", "_key", "_paths", "_root", "_shared")
 
     def __init__(self, schema: Schema) -> None:
-        self.schema = schema
-        self._compiled = jsonschema_rs.validator_for(
-            schema, validate_formats=True, formats=FORMAT_CHECKERS
-        )
+        self._root = self._document = schema
+        self._key: str | None = None
+        self._shared: _Shared | None = None
+        self._compiled: jsonschema_rs.Validator | None = _compile(schema)
         self._paths: dict[tuple[str | int, ...], _Path | None] = {}  # shared by its reports
+
+    @classmethod
+    def _entry(cls, shared: _Shared, key: str, root: Schema) -> Validator:
+        """The validator of `shared`'s entry `key`, compiled when `shared` next builds."""
+        validator = cls.__new__(cls)
+        validator._root, validator._document = root, root
+        validator._key, validator._shared, validator._compiled = key, shared, None
+        validator._paths = {}
+        return validator
 
     def is_valid(self, instance: Any) -> bool:
         """Whether `instance` satisfies the schema: `Validator({"minimum": 1}).is_valid(0)` is
         False."""
-        return bool(self._compiled.is_valid(instance))
+        compiled = self._compiled or self._bind()
+        if self._key is None:
+            return bool(compiled.is_valid(instance))
+        return bool(compiled.is_valid({self._key: instance}))
 
     def errors(self, instance: Any) -> list[ErrorDetail]:
         """Every failure, as AJV (allErrors) reports it for LoopBack; empty when valid.
@@ -52,10 +77,59 @@ class Validator:
         >>> Validator({"properties": {"title": {"type": "string"}}}).errors({"title": 1})[0]
         {'path': '/title', 'code': 'type', 'message': 'must be string', 'info': {'type': 'string'}}
         """
-        if self._compiled.is_valid(instance):
+        compiled = self._compiled or self._bind()
+        checked = instance if self._key is None else {self._key: instance}
+        if compiled.is_valid(checked):
             return []
-        report = _Report(self.schema, instance, self._paths)
-        return report.details(self._compiled.iter_errors(instance))
+        report = _Report(self._root, instance, self._paths, document=self._document,
+                         nested=self._key is not None)
+        return report.details(compiled.iter_errors(checked))
+
+    def _bind(self) -> jsonschema_rs.Validator:
+        assert self._shared is not None  # a standalone validator is compiled when made
+        self._shared.build()
+        assert self._compiled is not None
+        return self._compiled
+
+
+def _compile(schema: Schema) -> jsonschema_rs.Validator:
+    return jsonschema_rs.validator_for(schema, validate_formats=True, formats=FORMAT_CHECKERS)
+
+
+class _Shared:
+    """The schemas of one direction, compiled together: every normalized target once, however
+    many validators reach it, and each validator's own root as one entry of `properties`.
+
+        {"$schema": ..., "components": {"schemas": {...targets...}}, "properties": {"0": root}}
+
+    A validator made after a build is compiled in the next build; those made before keep the
+    compiled document they were given, which holds their entries."""
+
+    def __init__(self, validators: SchemaValidators, direction: Direction) -> None:
+        self.validators, self.direction = validators, direction
+        self.roots: dict[str, Schema] = {}
+        self.pointers: set[str] = set()
+        self.pending: list[Validator] = []
+
+    def add(self, root: Schema, pointers: list[str]) -> Validator:
+        key = str(len(self.roots))
+        self.roots[key] = root
+        self.pointers.update(pointers)
+        validator = Validator._entry(self, key, root)
+        self.pending.append(validator)
+        return validator
+
+    def build(self) -> None:
+        """Compile the document if a validator waits for it, and hand it to those waiting."""
+        if not self.pending:
+            return
+        pointers = sorted(self.pointers, key=lambda p: (p.count("/"), p))
+        document = {"$schema": DRAFT, **self.validators._carry(pointers, self.direction),
+                    "properties": dict(self.roots)}
+        compiled = _compile(document)
+        for validator in self.pending:
+            validator._compiled, validator._document = compiled, document
+        self.pending = []
 
 
 class SchemaValidators:
@@ -67,14 +141,22 @@ class SchemaValidators:
     False
     """
 
-    def __init__(self, document: dict[str, Any], version: str) -> None:
+    def __init__(self, document: dict[str, Any], version: str, *,
+                 alone: int = ALONE) -> None:
         self.document = document
         self.version = version
+        self.alone = alone
         self._targets: dict[Direction, dict[str, _Target]] = {"request": {}, "response": {}}
         self._compiled: dict[tuple[Direction, bytes], Validator] = {}
+        self._shared = {"request": _Shared(self, "request"), "response": _Shared(self, "response")}
 
     def compile(self, schema: Schema | bool, direction: Direction = "request") -> Validator:
-        """A validator for `schema`; identical schemas share one compiled validator.
+        """A validator for `schema`; identical schemas share one validator.
+
+        The schemas a direction's validators reference are compiled once, together, at `build`
+        (or at the first validation after it), unless `schema` reaches at most `alone` others
+        (`ALONE`); a fault of the schema or of any it references (say a `pattern` that is no
+        regex) raises `ValueError` here.
 
         >>> validators = SchemaValidators({}, "3.0")
         >>> validators.compile({"type": "string", "nullable": True}).errors(None)
@@ -83,8 +165,33 @@ class SchemaValidators:
         key = (direction, dump_json(schema, sort_keys=True))
         validator = self._compiled.get(key)
         if validator is None:
-            validator = self._compiled[key] = Validator(self.json_schema(schema, direction))
+            validator = self._compiled[key] = self._validator(schema, direction)
         return validator
+
+    def build(self) -> None:
+        """Compile, now, whatever `compile` has handed out since the last build; `App` calls it
+        at start-up so that no request pays for it."""
+        for shared in self._shared.values():
+            shared.build()
+
+    def _validator(self, schema: Schema | bool, direction: Direction) -> Validator:
+        root = to_json_schema(
+            schema, version=self.version, direction=direction, document=self.document
+        )
+        pointers = self._closure(referenced_pointers(root), direction)
+        targets = [self._target(pointer, direction) for pointer in pointers]
+        local = _Target(root)
+        for target in (local, *targets):
+            if target.fault is not None:
+                raise ValueError(target.fault)
+        if len(pointers) <= self.alone or any(
+                target.anchored for target in (local, *targets)) or not all(
+                _shareable(pointer) for pointer in pointers):
+            # Few targets: sharing would save little, and costs each call (see ALONE).
+            # `$anchor`s of unrelated schemas could clash in a shared document, and a target
+            # outside the OpenAPI document's own places could stand for a keyword at its root.
+            return Validator({"$schema": DRAFT, **root, **self._carry(pointers, direction)})
+        return self._shared[direction].add(root, pointers)
 
     def json_schema(self, schema: Schema | bool, direction: Direction = "request") -> Schema:
         """The standalone JSON Schema 2020-12 that `compile` compiles.
@@ -148,8 +255,54 @@ class SchemaValidators:
 
 @dataclass(frozen=True)
 class _Target:
+    """A normalized schema, what it references, and what compiling it alone found: its fault
+    (the message), and whether it names `$anchor`s (then it is compiled apart, see `_Shared`)."""
+
     schema: Any
     refs: set[str] = field(default_factory=set)
+    fault: str | None = field(init=False, default=None)
+    anchored: bool = field(init=False, default=False)
+
+    def __post_init__(self) -> None:
+        anchored: list[bool] = []
+        alone = _without_refs(self.schema, anchored)
+        object.__setattr__(self, "anchored", bool(anchored))
+        try:
+            _compile({"$schema": DRAFT, **alone} if isinstance(alone, dict) else alone)
+        except ValueError as exc:
+            object.__setattr__(self, "fault", str(exc))
+
+
+def _without_refs(node: Any, anchored: list[bool]) -> Any:
+    """A copy of a normalized schema with its `$ref`s left out, to compile it alone; notes in
+    `anchored` any `$anchor`, `$dynamicAnchor` or `$dynamicRef` it meets."""
+    if not isinstance(node, dict):
+        return node
+    copy: Schema = {}
+    for key, value in node.items():
+        if key in _ANCHORS:
+            anchored.append(True)
+        if key in ("$ref", "$dynamicRef"):
+            continue
+        if key in SCHEMA_VALUED:
+            copy[key] = _without_refs(value, anchored)
+        elif key in SCHEMA_LISTS and isinstance(value, list):
+            copy[key] = [_without_refs(item, anchored) for item in value]
+        elif key in SCHEMA_MAPS and isinstance(value, dict):
+            copy[key] = {name: _without_refs(item, anchored) for name, item in value.items()}
+        else:
+            copy[key] = value
+    return copy
+
+
+_ANCHORS = frozenset({"$anchor", "$dynamicAnchor", "$dynamicRef"})
+
+
+def _shareable(pointer: str) -> bool:
+    """Whether a target can be carried in a shared document: it lives under `components`,
+    `paths`, `webhooks` or an `x-` extension, none of them a JSON Schema keyword."""
+    head = pointer[2:].split("/", 1)[0]
+    return head in ("components", "paths", "webhooks") or head.startswith("x-")
 
 
 # --- AJV-style error details ------------------------------------------------------------------
@@ -208,8 +361,10 @@ class _Path:
     plain: bool  # no `if`, discriminator or numeric format to report
 
 
-def _path(root: Schema, schema_path: list[str | int]) -> _Path:
-    """Walks an evaluation path through the compiled schema, as AJV would have reached it."""
+def _path(root: Schema, schema_path: list[str | int], document: Schema | None = None) -> _Path:
+    """Walks an evaluation path from `root` through the compiled schema, as AJV would have
+    reached it; its `$ref`s resolve in `document` (by default `root`)."""
+    document = root if document is None else document
     node: Any = root
     depth = 0
     key: list[tuple[int, ...]] = []
@@ -228,7 +383,7 @@ def _path(root: Schema, schema_path: list[str | int]) -> _Path:
         last = following is None
         if keyword == "$ref" and not last:
             key.append((_RANKS["$ref"],))
-            node = resolve_pointer(root, node["$ref"])
+            node = resolve_pointer(document, node["$ref"])
             index += 1
             continue
         if keyword in ("properties", "patternProperties", "dependentSchemas") and not last:
@@ -300,13 +455,18 @@ class _Report:
     """Turns jsonschema-rs errors into LoopBack's details, ordered as AJV evaluates keywords.
 
     What an error's evaluation path alone decides is kept in `paths`, which a validator's reports
-    share (None: a path it cannot walk); only the instance's part is done per error."""
+    share (None: a path it cannot walk); only the instance's part is done per error. The walk
+    starts at `root`; `$ref`s resolve in `document`. `nested`: the errors are those of a shared
+    document (`_Shared`), whose paths begin with the validator's entry, left out here."""
 
-    __slots__ = ("entries", "instance", "paths", "root")
+    __slots__ = ("document", "entries", "instance", "nested", "paths", "root")
 
     def __init__(self, root: Schema, instance: Any,
-                 paths: dict[tuple[str | int, ...], _Path | None] | None = None) -> None:
+                 paths: dict[tuple[str | int, ...], _Path | None] | None = None, *,
+                 document: Schema | None = None, nested: bool = False) -> None:
         self.root, self.instance = root, instance
+        self.document = root if document is None else document
+        self.nested = nested
         self.paths = {} if paths is None else paths
         self.entries: list[_Entry] = []
 
@@ -325,9 +485,12 @@ class _Report:
 
     def _add_error(self, error: jsonschema_rs.ValidationError) -> None:
         instance, entries = self.instance, self.entries
+        location: list[str | int] = error.instance_path
+        evaluation: list[str | int] = error.evaluation_path
+        if self.nested:  # ["properties", key, ...] and [key, ...]
+            location, evaluation = location[1:], evaluation[2:]
         try:
-            path = self._walk(error.evaluation_path)
-            location: list[str | int] = error.instance_path
+            path = self._walk(evaluation)
             if len(location) < path.depth:
                 raise IndexError(path.depth)
             key = _fill(path, instance, location) if path.steps else path.own
@@ -345,8 +508,7 @@ class _Report:
             # than turn a client's mistake into a server error.
             keyword = next((str(t) for t in reversed(error.schema_path) if isinstance(t, str)),
                            "")
-            entries.append((((_LAST,),), pointer_of(error.instance_path), keyword,
-                            str(error.message), {}))
+            entries.append((((_LAST,),), pointer_of(location), keyword, str(error.message), {}))
 
     def _walk(self, schema_path: list[str | int]) -> _Path:
         """The schema side of an error at `schema_path`, walked once per validator."""
@@ -356,7 +518,7 @@ class _Report:
         else:
             walked = None
             with suppress(KeyError, IndexError, TypeError, ValueError):
-                walked = _path(self.root, schema_path)
+                walked = _path(self.root, schema_path, self.document)
             if len(self.paths) < _MAX_PATHS:
                 self.paths[marker] = walked
         if walked is None:

@@ -18,6 +18,7 @@ import pytest
 from uvicorn.config import Config
 from uvicorn.supervisors.watchfilesreload import FileFilter
 
+from server.app import App
 from server.cli import _watched, create_reloaded_app, main
 from server.settings import Settings
 from server.spec import load_spec
@@ -161,16 +162,34 @@ def test_serve_starts_once_migrated(capsys: pytest.CaptureFixture[str],
                                     monkeypatch: pytest.MonkeyPatch) -> None:
     import uvicorn
 
-    started: list[dict[str, object]] = []
-    monkeypatch.setattr(uvicorn, "run", lambda *args, **kwargs: started.append(kwargs))
-    for name in ("CHARTER_SPEC", "CHARTER_HANDLERS", "CHARTER_ALLOW_UNBOUND"):
+    import server.cli
+
+    started: list[tuple[object, dict[str, object]]] = []
+    monkeypatch.setattr(uvicorn, "run", lambda app, **kwargs: started.append((app, kwargs)))
+    built: list[App] = []
+
+    def build(settings: Settings) -> App:
+        built.append(App(settings))
+        return built[-1]
+
+    monkeypatch.setattr(server.cli, "App", build)
+    for name in ("CHARTER_SPEC", "CHARTER_HANDLERS", "CHARTER_ALLOW_UNBOUND", "CHARTER_ACCESS_LOG"):
         # `serve` sets them for uvicorn's workers: unset now, and again after the test.
         monkeypatch.setenv(name, "")
         monkeypatch.delenv(name)
     assert main(["migrate"]) == 0
     assert main(["serve", "--port", "8123"]) == 0
-    assert [(kw["factory"], kw["host"], kw["port"]) for kw in started] == [
-        (True, "127.0.0.1", 8123)]
+    # One process: uvicorn serves the App that was checked, and no other is built.
+    assert [(app, kw["factory"], kw["host"], kw["port"]) for app, kw in started] == [
+        (built[0], False, "127.0.0.1", 8123)]
+    assert len(built) == 1
+    # Workers build their own, each in its process, from the environment.
+    assert main(["serve", "--workers", "2"]) == 0
+    assert main(["serve", "--reload"]) == 0
+    assert [(app, kw["factory"], kw["workers"]) for app, kw in started[1:]] == [
+        ("server.app:create_app", True, 2), ("server.cli:create_reloaded_app", True, None)]
+    assert "reload_dirs" in started[2][1]
+    assert os.environ["CHARTER_SPEC"] == "spec"
     assert capsys.readouterr().err == ""
 
 

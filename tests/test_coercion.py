@@ -10,6 +10,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from server.coercion import CoercionError, coerce, compile_coercer
+from server.types import Direction
+from server.validation import SchemaValidators, Validator
 
 INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
 INT32_MIN, INT32_MAX = -(2**31), 2**31 - 1
@@ -412,6 +414,25 @@ def test_alternatives_report_the_branch_that_had_the_values_shape() -> None:
     # No branch accepts it and none fails inside: the first result goes to the validator.
     assert coerce({"lt": "x"}, {"anyOf": [INTEGER, {"type": "object", "required": ["gt"]}]},
                   {}) == {"lt": "x"}
+
+
+def test_alternatives_are_judged_by_the_validators_given() -> None:
+    # The app's validators: the branches are compiled with every other schema, once.
+    compiled: list[Any] = []
+
+    class Recording(SchemaValidators):
+        def compile(self, schema: Any, direction: Direction = "request") -> Validator:
+            compiled.append(schema)
+            return super().compile(schema, direction)
+
+    document = {"components": {"schemas": {"Range": {
+        "type": "object", "properties": {"gt": INTEGER}, "additionalProperties": False}}}}
+    validators = Recording(document, "3.1")
+    created = {"anyOf": [INTEGER, {"$ref": "#/components/schemas/Range"}]}
+    coerce_created = compile_coercer(created, document, validators)
+    assert compiled == [INTEGER, {"$ref": "#/components/schemas/Range"}]
+    validators.build()
+    assert (coerce_created("3"), coerce_created({"gt": "4"})) == (3, {"gt": 4})
 
 
 # -- a space of values ------------------------------------------------------------------------

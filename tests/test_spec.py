@@ -327,3 +327,29 @@ components:
     assert spec.files == (tmp_path / "openapi.yaml", tmp_path / "schemas" / "used.yaml")
     assert unreferenced_files(spec, tmp_path) == [
         f"{tmp_path}/draft.json", f"{tmp_path}/schemas/old.yml"]
+
+
+def test_specs_are_read_by_libyaml_when_pyyaml_has_it(monkeypatch: pytest.MonkeyPatch) -> None:
+    import yaml
+
+    if not hasattr(yaml, "CSafeLoader"):
+        pytest.skip("PyYAML without libyaml")
+    used: list[str] = []
+
+    class Counting(yaml.CSafeLoader):
+        def __init__(self, stream: str) -> None:
+            used.append(stream[:7])
+            super().__init__(stream)
+
+    monkeypatch.setattr(yaml, "CSafeLoader", Counting)
+    spec = load_spec(Path("spec"))
+    assert used and spec.document["openapi"].startswith("3.")
+
+
+def test_a_json_spec_is_read_by_jsons_rules(tmp_path: Path) -> None:
+    # YAML 1.1 reads `1e3` as a string; JSON's integers are exact at any size.
+    (tmp_path / "openapi.json").write_text("""{"openapi": "3.1.0", "info": {"title": "t",
+        "version": "1"}, "paths": {}, "components": {"schemas": {"Big": {"type": "integer",
+        "maximum": 1e3, "minimum": -18446744073709551616}}}}""")
+    big = load_spec(tmp_path / "openapi.json").document["components"]["schemas"]["Big"]
+    assert (big["maximum"], big["minimum"]) == (1000.0, -18446744073709551616)

@@ -11,7 +11,7 @@ import yaml
 
 from server.dialect import FORMAT_CHECKERS
 from server.types import Direction, ErrorDetail
-from server.validation import SchemaValidators
+from server.validation import ALONE, SchemaValidators, Validator
 from tests.reference import format_checker
 
 FIXTURE = Path(__file__).parent / "fixtures" / "specs" / "validation" / "openapi.yaml"
@@ -19,8 +19,9 @@ FIXTURE_31 = Path(__file__).parent / "fixtures" / "specs" / "validation-3.1" / "
 
 
 def load(path: Path) -> SchemaValidators:
+    """The fixture's validators, each compiled in a shared document, as a large spec's are."""
     document = yaml.safe_load(path.read_text())
-    return SchemaValidators(document, document["openapi"][:3])
+    return SchemaValidators(document, document["openapi"][:3], alone=-1)
 
 
 SPEC_30 = load(FIXTURE)
@@ -36,6 +37,8 @@ def errors(schema: Any, instance: Any, *, version: str = "3.1",
     validator = SchemaValidators({}, version).compile(schema, direction)
     details = validator.errors(instance)
     assert validator.is_valid(instance) is (details == [])
+    shared = SchemaValidators({}, version, alone=-1).compile(schema, direction)
+    assert (shared.errors(instance), shared.is_valid(instance)) == (details, details == [])
     return details
 
 
@@ -538,7 +541,74 @@ def test_json_schema_is_what_the_validator_runs() -> None:
         "$schema": "https://json-schema.org/draft/2020-12/schema",
         "type": ["string", "null"],
     }
-    assert validators.compile(schema).schema == validators.json_schema(schema)
+    validator = validators.compile(schema)
+    assert (validator.is_valid(None), validator.is_valid("a"), validator.is_valid(1)) == (
+        True, True, False)
+
+
+SHARED = {"components": {"schemas": {
+    "Node": {"type": "object", "properties": {"name": {"type": "string", "maxLength": 3},
+                                              "next": {"$ref": "#/components/schemas/Node"}}},
+    "Bad": {"type": "string", "pattern": "("},
+    "Other": {"type": "integer"},
+}}}
+
+
+def test_a_direction_compiles_its_schemas_once_together() -> None:
+    validators = SchemaValidators(SHARED, "3.1", alone=-1)
+    node = {"$ref": "#/components/schemas/Node"}
+    one = validators.compile(node)
+    many = validators.compile({"type": "array", "items": node})
+    response = validators.compile(node, "response")
+    validators.build()
+    assert one._compiled is many._compiled
+    assert response._compiled is not one._compiled
+    assert many.errors([{"next": {"name": "long"}}]) == [
+        detail("/0/next/name", "maxLength", "must NOT have more than 3 characters", limit=3)]
+    assert one.errors({"next": {"next": {"name": 1}}}) == [
+        detail("/next/next/name", "type", "must be string", type="string")]
+    # A target where a JSON Schema keyword could stand at the shared document's root is not
+    # shared: here `#/properties/...` would collide with the validators' own entries.
+    odd = SchemaValidators({"properties": {"Id": {"type": "integer"}}, **SHARED}, "3.1", alone=-1)
+    alone = odd.compile({"$ref": "#/properties/Id"})
+    shared = odd.compile({"$ref": "#/components/schemas/Node"})
+    odd.build()
+    assert alone._compiled is not shared._compiled
+    assert (alone.is_valid(1), alone.is_valid("1"), shared.is_valid({"name": "abc"})) == (
+        True, False, True)
+
+
+def test_a_schema_reaching_few_others_is_compiled_alone() -> None:
+    validators = SchemaValidators(SHARED, "3.1", alone=1)
+    few = validators.compile({"$ref": "#/components/schemas/Node"})  # Node alone
+    many = validators.compile({"items": {"$ref": "#/components/schemas/Node"}, "contains": {
+        "$ref": "#/components/schemas/Other"}})
+    validators.build()
+    assert few._compiled is not many._compiled
+    assert (few._key, many._key) == (None, "0")
+    assert SchemaValidators(SHARED, "3.1").alone == ALONE
+
+
+def test_a_validator_made_after_a_build_is_compiled_in_the_next() -> None:
+    validators = SchemaValidators(SHARED, "3.1", alone=-1)
+    first = validators.compile({"$ref": "#/components/schemas/Node"})
+    assert first.is_valid({"name": "abc"})  # builds
+    built = first._compiled
+    later = validators.compile({"type": "integer"})
+    assert later._compiled is None  # until it is first used, or the next build
+    assert later.errors("1") == [detail("", "type", "must be integer", type="integer")]
+    assert first._compiled is built and later._compiled is not built
+    assert not first.is_valid({"name": "abcd"})
+
+
+def test_a_fault_in_a_referenced_schema_fails_each_schema_that_reaches_it() -> None:
+    validators = SchemaValidators(SHARED, "3.1", alone=-1)
+    for schema in ({"$ref": "#/components/schemas/Bad"},
+                   {"items": {"$ref": "#/components/schemas/Bad"}},
+                   {"type": "string", "pattern": "["}):
+        with pytest.raises(ValueError, match="is not a \"regex\""):
+            validators.compile(schema)
+    assert validators.compile({"$ref": "#/components/schemas/Node"}).is_valid({})
 
 
 def test_errors_for_a_valid_instance_do_not_iterate_errors() -> None:
@@ -561,7 +631,7 @@ def test_errors_for_a_valid_instance_do_not_iterate_errors() -> None:
 def test_an_error_that_cannot_be_placed_is_still_reported() -> None:
     from server.validation import _Report
 
-    validator = SchemaValidators({}, "3.1").compile({"type": "string"})
+    validator = Validator({"type": "string"})
     report = _Report({"unrelated": True}, 5)  # not the schema that produced the errors
     assert report.details(validator._compiled.iter_errors(5)) == [
         detail("", "type", '5 is not of type "string"'),

@@ -15,17 +15,19 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote, urlsplit
 
 import orjson
 import yaml
-from jsonschema.exceptions import ValidationError
-from openapi_spec_validator import OpenAPIV30SpecValidator, OpenAPIV31SpecValidator
 
 from server.dialect import SCHEMA_LISTS, SCHEMA_MAPS, SCHEMA_VALUED
 from server.jsontext import load_json
+from server.precheck import passes
 from server.refs import RefError, escape, pointer, resolve_pointer, unescape
+
+if TYPE_CHECKING:
+    from jsonschema.exceptions import ValidationError
 
 HTTP_METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "trace")
 ROOT_NAMES = ("openapi.yaml", "openapi.yml", "openapi.json")
@@ -454,10 +456,19 @@ def check_document(document: dict[str, Any], version: str,
 
     A `$ref` that points nowhere stops the validator at the first one, with the whole document
     in its message; they are found first instead, every one, each named where it is.
+
+    A document that passes the quick check (`precheck.passes`) has nothing the validator would
+    report, and is spared it: the validator, and its import, cost a large spec seconds and
+    tens of megabytes.
     """
     dangling = dangling_refs(document, origins)
     if dangling:
         return dangling, []
+    if passes(document, version):
+        return [], []
+    from jsonschema.exceptions import ValidationError
+    from openapi_spec_validator import OpenAPIV30SpecValidator, OpenAPIV31SpecValidator
+
     validator_class = OpenAPIV31SpecValidator if version == "3.1" else OpenAPIV30SpecValidator
     problems: list[str] = []
     warnings: list[str] = []

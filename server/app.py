@@ -6,14 +6,12 @@ import functools
 import gc
 import logging
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from server.access import AccessLog
 from server.binding import Handlers
 from server.cors import CORSMiddleware, cors_problems
-from server.data.controllers import derived_binding
-from server.data.entities import EXTENSIONS
-from server.data.model import DataModel, read_model
+from server.data.entities import EXTENSIONS, declares_entities
 from server.explorer import Explorer
 from server.forwarded import TrustedProxies, base_url
 from server.operations import Operation, compile_operations
@@ -27,6 +25,9 @@ from server.settings import Settings
 from server.spec import Spec, SpecError, base_path, load_spec, normal_base_path
 from server.types import ASGIApp, Receive, Scope, Send
 from server.validation import SchemaValidators
+
+if TYPE_CHECKING:
+    from server.data.model import DataModel
 
 logger = logging.getLogger("charter")
 
@@ -45,13 +46,21 @@ class App:
     def __init__(self, settings: Settings | None = None, **overrides: Any) -> None:
         self.settings = settings = settings or Settings.from_env(**overrides)
         self.proxies = _settings_checked(settings)
-        self.spec: Spec
-        self.spec, self.model, problems = read_model(load_spec(settings.spec))
-        if problems:
-            raise ContractError(problems)
+        self.spec: Spec = load_spec(settings.spec)
+        self.model: DataModel | None = None
         self.services: dict[str, Any] = {"settings": settings}
         derived = None
+        if declares_entities(self.spec.document):
+            # The data layer (SQLAlchemy, Alembic, the database drivers: tens of megabytes and
+            # a good part of start-up) is imported only for a spec that declares entities.
+            from server.data.model import read_model
+
+            self.spec, self.model, problems = read_model(self.spec)
+            if problems:
+                raise ContractError(problems)
         if self.model is not None:
+            from server.data.controllers import derived_binding
+
             self.services.update(self._open_data(self.model, settings))
             derived = functools.partial(derived_binding,
                                         repositories=self.services["repositories"])

@@ -14,15 +14,10 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, cast
 
-from sqlalchemy.exc import ArgumentError
-
 from server.app import App
 from server.binding import unbound_handlers
 from server.connections import HeadLimitedProtocol, HeadLimits
-from server.data.database import Database
 from server.data.entities import read_entities
-from server.data.migrate import MigrationError, migrate, plan
-from server.data.tables import build_tables
 from server.errors import HttpError
 from server.settings import Settings
 from server.spec import SPEC_SUFFIXES, Spec, SpecError, load_spec, unreferenced_files
@@ -282,6 +277,13 @@ def _migrate(settings: Settings, args: argparse.Namespace) -> int:
     if not entities:
         print("charter: the spec has no x-entity schemas; there are no tables to migrate")
         return 0
+    # The data layer loads only here, and in `App` for a spec with entities (see `App`).
+    from sqlalchemy.exc import ArgumentError
+
+    from server.data.database import Database
+    from server.data.migrate import MigrationError, migrate, plan
+    from server.data.tables import build_tables
+
     try:
         database = Database(settings.database_url)
     except ArgumentError as exc:

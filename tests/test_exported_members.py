@@ -12,6 +12,6 @@ def test_all_is_sorted_and_importable() -> None:
 
 
 def test_public_names_are_all_exported() -> None:
-    public = {name for name in vars(server) if not name.startswith("_")}
-    modules = {name for name, value in vars(server).items() if type(value) is type(server)}
+    public = {name for name in dir(server) if not name.startswith("_")}
+    modules = {name for name in public if type(getattr(server, name)) is type(server)}
     assert public - modules == set(server.__all__)

@@ -166,6 +166,20 @@ def plural(word: str) -> str:
     return word + "s"
 
 
+def declares_entities(document: Mapping[str, Any]) -> bool:
+    """Whether any component schema of a bundled document carries `x-entity` or `x-crud`:
+    whether the spec needs the data layer at all (`read_entities` reads them).
+
+    >>> declares_entities({"components": {"schemas": {"Note": {"x-entity": {}}}}})
+    True
+    >>> declares_entities({"paths": {}})
+    False
+    """
+    schemas = (document.get("components") or {}).get("schemas") or {}
+    return any(isinstance(schema, dict) and (ENTITY in schema or CRUD in schema)
+               for schema in schemas.values())
+
+
 def read_entities(document: Mapping[str, Any]) -> tuple[dict[str, Entity], list[str]]:
     """Read every `x-entity` schema of a bundled document; returns `(entities, problems)`.
 

@@ -19,6 +19,8 @@ inflate), and its peak RSS:
 
 - `charter-app`: `App(...)` with no handlers under `allow_unbound`, as `charter check` builds it,
   then one request through it in process;
+- `charter-app-noresp`: the same with response validation off, as connexion's default is: it
+  compiles no response schema, which on this spec is most of the memory `charter-app` adds;
 - `connexion-app`: connexion 3's `AsyncApp` with the same document, then one request in process
   (connexion builds its middleware, and so its operations, at the first call);
 - `charter-serve`: `charter serve --allow-unbound`, until it answers a first HTTP request;
@@ -50,7 +52,7 @@ ROOT = Path(__file__).resolve().parents[1]
 SPEC_ENV = "LARGESPEC_PATH"
 NO_HANDLERS = "largespec_has_no_handlers"
 PROBE = "/v1/res000s"  # the first resource's list: a GET with no required parameter
-MODES = ("charter-app", "connexion-app", "charter-serve", "connexion-serve")
+MODES = ("charter-app", "charter-app-noresp", "connexion-app", "charter-serve", "connexion-serve")
 FIGURES = ("seconds", "cpu_seconds", "peak_rss")
 
 # --- the spec ---------------------------------------------------------------------------------
@@ -295,11 +297,12 @@ def connexion_app() -> Any:
     return app
 
 
-def charter_app(spec: Path) -> Any:
+def charter_app(spec: Path, response_validation: str = "error") -> Any:
     from server.app import App
     from server.settings import Settings
 
-    return App(Settings.from_env(spec=spec, handlers=NO_HANDLERS, allow_unbound=True))
+    return App(Settings.from_env(spec=spec, handlers=NO_HANDLERS, allow_unbound=True,
+                                 response_validation=response_validation))
 
 
 def _one_request(app: Any) -> int:
@@ -347,8 +350,8 @@ def _one_request(app: Any) -> int:
 
 def _child(mode: str, spec: Path) -> None:
     """In a fresh process: build one app, answer one request, print its status and peak RSS."""
-    if mode == "charter-app":
-        app = charter_app(spec)
+    if mode.startswith("charter-app"):
+        app = charter_app(spec, "off" if mode.endswith("-noresp") else "error")
     else:
         os.environ[SPEC_ENV] = str(spec)
         app = connexion_app()
@@ -364,7 +367,7 @@ def _child(mode: str, spec: Path) -> None:
 def measure(mode: str, spec: Path, timeout: float = 600) -> dict[str, Any]:
     """Seconds from spawning a fresh process until it is ready, the CPU seconds it used by then,
     and its peak RSS in bytes."""
-    if mode.endswith("-app"):
+    if "-app" in mode:
         started = time.perf_counter()
         done = subprocess.run([PYTHON, "-m", "bench.largespec", "--child", mode, str(spec)],
                               cwd=ROOT, capture_output=True, text=True, timeout=timeout,
@@ -476,12 +479,13 @@ def main(argv: list[str] | None = None) -> int:
         json.dump(results, sys.stdout)
         return 0
     print(f"{operations} operations, {results['schemas']} component schemas; best of {args.repeat}")
-    print(f"{'mode':16} {'seconds':>8} {'CPU s':>8} {'peak MB':>8}  status")
+    print(f"{'mode':18} {'seconds':>8} {'CPU s':>8} {'peak MB':>8}  status")
     for mode, figures in best.items():
-        print(f"{mode:16} {figures['seconds']:8.2f} {figures['cpu_seconds']:8.2f} "
+        print(f"{mode:18} {figures['seconds']:8.2f} {figures['cpu_seconds']:8.2f} "
               f"{figures['peak_rss'] / 1e6:8.0f}  {figures['status']}")
-    for kind in ("app", "serve"):
-        charter, connexion = best.get(f"charter-{kind}"), best.get(f"connexion-{kind}")
+    for kind in ("app", "app-noresp", "serve"):
+        charter = best.get(f"charter-{kind}")
+        connexion = best.get(f"connexion-{kind.removesuffix('-noresp')}")
         if charter and connexion:
             print(f"Charter/connexion ({kind}): time {charter['seconds'] / connexion['seconds']:.2f}, "
                   f"CPU {charter['cpu_seconds'] / connexion['cpu_seconds']:.2f}, "

@@ -166,7 +166,8 @@ def compile_operations(
         except Exception as exc:  # a schema the validator cannot compile is a contract fault
             problems.append(f"{label}: cannot compile its schemas: {exc}")
             continue
-        success, no_content, response_validators = _responses(document, raw, validators, label)
+        success, no_content, response_validators = _responses(
+            document, raw, validators if settings.response_validation != "off" else None)
         error_formats, unfilled = _error_formats(document, raw, validators,
                                                  settings.error_format)
         operations.append(Operation(
@@ -190,9 +191,10 @@ def compile_operations(
 
 
 def _responses(
-    document: dict[str, Any], operation: Mapping[str, Any], validators: SchemaValidators,
-    label: str,
+    document: dict[str, Any], operation: Mapping[str, Any], validators: SchemaValidators | None,
 ) -> tuple[int, bool, dict[int, Validator]]:
+    """The status a success answers with, whether 204 is one, and the validators of the
+    JSON responses (none when `validators` is None: response validation is off)."""
     responses = operation.get("responses") or {}
     statuses = sorted(int(code) for code in responses if str(code).isdigit())
     success = [s for s in statuses if 200 <= s < 300]
@@ -200,7 +202,7 @@ def _responses(
     success_status = data_success[0] if data_success else (success[0] if success else 200)
     validators_by_status: dict[int, Validator] = {}
     for code, raw in responses.items():
-        if not str(code).isdigit():
+        if validators is None or not str(code).isdigit():
             continue
         response = deref(document, raw)
         for media_type, media in (response.get("content") or {}).items():

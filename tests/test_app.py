@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import ast
 import logging
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -196,8 +199,38 @@ def test_response_validation_can_log_or_be_off(caplog: pytest.LogCaptureFixture)
         response = Client(make_app(allow_unbound=True, response_validation="log")).get("/broken")
     assert response.status_code == 200
     assert "does not match the spec" in caplog.text
-    response = Client(make_app(allow_unbound=True, response_validation="off")).get("/broken")
-    assert response.json() == {"id": "seven"}
+    app = make_app(allow_unbound=True, response_validation="off")
+    assert Client(app).get("/broken").json() == {"id": "seven"}
+    assert all(not op.response_validators for op in app.operations)  # none compiled either
+    assert any(op.response_validators for op in make_app(allow_unbound=True).operations)
+
+
+_HEAVY = ("sqlalchemy", "alembic", "psycopg", "pymysql", "openapi_spec_validator", "jsonschema",
+          "pydantic")
+
+
+def _imported(code: str) -> list[str]:
+    """The heavy libraries a fresh interpreter has imported after running `code`."""
+    done = subprocess.run(
+        [sys.executable, "-c", f"import sys\n{code}\n"
+         f"print(sorted({{m.split('.')[0] for m in sys.modules}} & {set(_HEAVY)!r}))"],
+        capture_output=True, text=True, timeout=120, check=True, cwd=Path(__file__).parents[1])
+    return list(ast.literal_eval(done.stdout.strip().splitlines()[-1]))
+
+
+def test_a_valid_spec_without_entities_loads_neither_the_data_layer_nor_the_validator() -> None:
+    spec = FIXTURES / "specs" / "pipeline"
+    assert _imported(f"from server import App\nApp(spec={str(spec)!r}, handlers='nothing_here', "
+                     "allow_unbound=True)") == []
+    assert "sqlalchemy" in _imported("from server import Repository")  # loaded when used
+
+
+def test_a_spec_with_entities_loads_the_data_layer(tmp_path: Path) -> None:
+    spec = Path(__file__).parents[1] / "spec"
+    url = f"sqlite:///{tmp_path / 'app.db'}"
+    assert "sqlalchemy" in _imported(
+        f"from server import App\nApp(spec={str(spec)!r}, handlers='nothing_here', "
+        f"allow_unbound=True, database_url={url!r}, migrate=True)")
 
 
 def test_unbound_operations_answer_501(client: Client) -> None:

@@ -28,12 +28,15 @@ from server.settings import Settings
 from server.spec import Spec, SpecError, load_spec
 
 if _typing.TYPE_CHECKING:
+    from server.data.controllers import CrudController, RelationController
     from server.data.database import Database
     from server.data.filters import Filters
     from server.data.model import DataModel, read_model
     from server.data.repository import Repositories, Repository
 
 _DATA_LAYER = {
+    "CrudController": "server.data.controllers",
+    "RelationController": "server.data.controllers",
     "Database": "server.data.database",
     "Filters": "server.data.filters",
     "DataModel": "server.data.model",
@@ -60,6 +63,7 @@ __all__ = [
     "BadRequest",
     "Conflict",
     "ContractError",
+    "CrudController",
     "DataModel",
     "Database",
     "EntityNotFound",
@@ -69,6 +73,7 @@ __all__ = [
     "MissingRequiredParameter",
     "NotFound",
     "PreconditionFailed",
+    "RelationController",
     "Repositories",
     "Repository",
     "Request",

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import functools
 import gc
 import logging
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from server.access import AccessLog
-from server.binding import Handlers
+from server.binding import Binder, Handlers
 from server.cors import CORSMiddleware, cors_problems
 from server.data.entities import EXTENSIONS, declares_entities
 from server.explorer import Explorer
@@ -49,7 +48,7 @@ class App:
         self.spec: Spec = load_spec(settings.spec)
         self.model: DataModel | None = None
         self.services: dict[str, Any] = {"settings": settings}
-        derived = None
+        binders: list[Binder] = []
         if declares_entities(self.spec.document):
             # The data layer (SQLAlchemy, Alembic, the database drivers: tens of megabytes and
             # a good part of start-up) is imported only for a spec that declares entities.
@@ -59,11 +58,10 @@ class App:
             if problems:
                 raise ContractError(problems)
         if self.model is not None:
-            from server.data.controllers import derived_binding
+            from server.data.controllers import DerivedControllers
 
             self.services.update(self._open_data(self.model, settings))
-            derived = functools.partial(derived_binding,
-                                        repositories=self.services["repositories"])
+            binders.append(DerivedControllers(self.services["repositories"]))
         _log_spec_warnings(self.spec.warnings)
         handlers, problems = _import_handlers(settings.handlers, settings.allow_unbound)
         self.handlers = handlers
@@ -76,7 +74,7 @@ class App:
                                      f"{type(exc).__name__}: {exc}"]) from exc
         self.validators = SchemaValidators(self.spec.document, self.spec.version)
         operations, more, unbound = compile_operations(
-            self.spec, self.validators, handlers, self.services, settings, derived)
+            self.spec, self.validators, handlers, self.services, settings, binders)
         problems += more
         try:
             self.validators.build()  # every schema once, shared by the operations reaching it

@@ -166,6 +166,31 @@ def bind(
                    arguments=arguments), []
 
 
+Binder = Callable[[Mapping[str, Any], SpecArguments, "Handlers | None", Iterable[str]],
+                  tuple[Binding | None, list[str]]]
+"""A source of bindings besides the handlers package (the data layer's derived controllers):
+`(operation, args, handlers, dependencies) -> (binding, problems)`, `(None, [])` for an
+operation it does not answer."""
+
+
+def bind_method(
+    owner: type, name: str, args: SpecArguments, dependencies: Iterable[str], *,
+    target: str | None = None, preset: Mapping[str, Any] | None = None,
+) -> tuple[Binding | None, list[str]]:
+    """Bind `owner.name` as the handlers package's methods are bound: arguments by name,
+    the constructor's by injection. `preset` attributes are set on each instance before its
+    `__init__` runs (a base class's own resources, which a subclass need not declare)."""
+    function = getattr(owner, name)
+    target = target or _method_target(owner, name)
+    arguments, problems = _map_arguments(function, args, target)
+    make_instance, ctor_problems = _instance_factory(owner, set(dependencies), preset)
+    problems += ctor_problems
+    if problems:
+        return None, [f"{args.label}: {p}" for p in problems]
+    return Binding(target=target, invoke=_invoker(owner, function, make_instance),
+                   arguments=arguments), []
+
+
 def unbound_handlers(handlers: Handlers, targets: Iterable[str]) -> list[str]:
     """The handlers no operation binds, named as bound ones are (`module.Class.method`): the
     public methods of each class that binds at least one operation, and the public functions of
@@ -315,11 +340,11 @@ def _map_arguments(
 
 
 def _instance_factory(
-    owner: type, dependencies: set[str]
+    owner: type, dependencies: set[str], preset: Mapping[str, Any] | None = None
 ) -> tuple[Callable[[Request], Any], list[str]]:
     """Build `request -> instance`; `request` itself is always a dependency."""
     init = owner.__init__  # type: ignore[misc]
-    if init is object.__init__:
+    if init is object.__init__ and not preset:
         return lambda _request: owner(), []
     signature = inspect.signature(init)
     wanted: list[str] = []
@@ -333,6 +358,17 @@ def _instance_factory(
             problems.append(f"{owner.__name__}.__init__ needs {parameter.name!r}, which is not a "
                             f"registered dependency (available: {', '.join(sorted(dependencies))})")
     names = tuple(wanted)
+    if preset:
+        attributes = dict(preset)
+
+        def make_preset_instance(request: Request) -> Any:
+            services = request.services
+            instance: Any = object.__new__(owner)
+            vars(instance).update(attributes)
+            instance.__init__(**{name: request if name == "request" else services[name]
+                                 for name in names})
+            return instance
+        return make_preset_instance, problems
 
     def make_instance(request: Request) -> Any:
         services = request.services

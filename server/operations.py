@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import orjson
 
-from server.binding import BODY, Binding, Handlers, Invoke, SpecArguments, bind, has_handler
+from server.binding import BODY, Binder, Binding, Handlers, Invoke, SpecArguments, bind
 from server.bodies import BodyParser, compile_body
 from server.errors import (
     ERROR_MEDIA_TYPES,
@@ -35,8 +35,6 @@ from server.validation import SchemaValidators, Validator
 logger = logging.getLogger("charter")
 
 _NO_CONTENT = Response(None, status=204)
-DERIVED = "x-charter-derived"
-"""Marks an operation the data layer added; its value says which built-in action serves it."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -120,12 +118,13 @@ def compile_operations(
     handlers: Handlers | None,
     dependencies: Iterable[str],
     settings: Settings,
-    derived: Callable[[Mapping[str, Any]], Binding | None] | None = None,
+    binders: Sequence[Binder] = (),
 ) -> tuple[list[Operation], list[str], set[str]]:
     """Compile every operation in the spec. Returns `(operations, problems, unbound labels)`.
 
-    An operation the data layer derived (marked `x-charter-derived`) is bound to the handler
-    answering its operationId when there is one, and else to `derived(marker)`.
+    Each operation is bound by the first of `binders` that answers it (the data layer's derived
+    controllers, which leave to the package what a plain handler answers), else by the handlers
+    package, else it is unbound (501 under `allow_unbound`, a problem otherwise).
     """
     document = spec.document
     dependencies = set(dependencies)
@@ -144,14 +143,13 @@ def compile_operations(
         )
         binding: Binding | None = None
         found: list[str] = []  # without a handlers package, its import error says it all
-        marker = raw.get(DERIVED)
-        if (derived is not None and isinstance(marker, Mapping)
-                and (handlers is None or not has_handler(raw, handlers))):
-            binding = derived(marker)
-            if binding is None:
-                found = [f"{args.label}: {DERIVED} {dict(marker)!r} names no built-in action"]
-        elif handlers is not None:
-            binding, found = bind(raw, args, handlers, dependencies)
+        for binder in binders:
+            binding, found = binder(raw, args, handlers, dependencies)
+            if binding is not None or found:
+                break
+        else:
+            if handlers is not None:
+                binding, found = bind(raw, args, handlers, dependencies)
         if binding is None:
             if not settings.allow_unbound:
                 problems += found

@@ -15,13 +15,15 @@ import yaml
 from server.dialect import subschemas
 from server.errors import ERROR_MEDIA_TYPES
 from server.jsontext import dump_json
-from server.operations import DERIVED
 from server.refs import deref
 from server.spec import HTTP_METHODS, Spec
 
 ERROR_SCHEMA = "Charter.Error"
 CHARTER_PREFIX = "x-charter-"
-"""Extensions Charter writes for itself (`x-charter-derived`): never published."""
+"""Extensions Charter writes for itself (`x-charter-derived`...): never published."""
+MORE_ERRORS = "x-charter-errors"
+"""On an operation: the error statuses its implementation answers besides those of the server
+itself (the data layer's derived operations: 503, 409, 412). Published as error responses."""
 
 # status -> (component name, description)
 _ERRORS: dict[int, tuple[str, str]] = {
@@ -41,7 +43,6 @@ _ERRORS: dict[int, tuple[str, str]] = {
     501: ("Charter.NotImplemented", "The operation is in the spec but has no handler yet."),
     503: ("Charter.ServiceUnavailable", "The database is unavailable; try again later."),
 }
-_WRITES = frozenset({"post", "put", "patch", "delete"})
 
 _DETAILS = {
     "type": "array",
@@ -80,17 +81,14 @@ def error_schema(error_format: str) -> dict[str, Any]:
 
 
 def error_statuses(operation: Mapping[str, Any], path_item: Mapping[str, Any], *,
-                   unbound: bool, method: str = "get") -> list[int]:
+                   unbound: bool) -> list[int]:
     """The error statuses the server itself can answer for one operation.
 
     Any request may carry too many headers (431); one with a body may send it too slowly (408).
-    An operation the data layer derived (`x-charter-derived`) may also meet the database:
-    503 when it is unavailable, 409 when a write breaks a unique index or a reference, and 412
-    when it takes `If-Match`.
+    An operation's `x-charter-errors` adds the statuses its implementation answers.
 
-    >>> error_statuses({"x-charter-derived": {}, "parameters": [
-    ...     {"name": "If-Match", "in": "header"}]}, {}, unbound=False, method="delete")
-    [400, 404, 405, 409, 412, 431, 500, 503]
+    >>> error_statuses({"x-charter-errors": [503, 409], "parameters": [{}]}, {}, unbound=False)
+    [400, 404, 405, 409, 431, 500, 503]
     """
     statuses = [404, 405, 431, 500]
     if operation.get("parameters") or path_item.get("parameters") or "requestBody" in operation:
@@ -99,19 +97,9 @@ def error_statuses(operation: Mapping[str, Any], path_item: Mapping[str, Any], *
         statuses += [408, 413, 415, 422]
     if unbound:
         statuses.append(501)
-    if isinstance(operation.get(DERIVED), Mapping):
-        statuses.append(503)
-        if method in _WRITES:
-            statuses.append(409)
-        if _takes_if_match(operation):
-            statuses.append(412)
-    return sorted(statuses)
-
-
-def _takes_if_match(operation: Mapping[str, Any]) -> bool:
-    return any(isinstance(p, Mapping) and p.get("in") == "header"
-               and str(p.get("name", "")).lower() == "if-match"
-               for p in operation.get("parameters") or ())
+    more = operation.get(MORE_ERRORS)
+    statuses += [status for status in more if status in _ERRORS] if isinstance(more, list) else []
+    return sorted(set(statuses))
 
 
 # Base URLs that PyYAML writes as plain scalars: `url: http://[::1]:8000/v1`, never quoted.
@@ -151,8 +139,7 @@ class Publisher:
                     continue
                 declared = operation.setdefault("responses", {})
                 key = f"{method.upper()} {path}"
-                for status in error_statuses(operation, item, unbound=key in unbound,
-                                             method=method):
+                for status in error_statuses(operation, item, unbound=key in unbound):
                     if self._add_error(document, declared, status, error_content):
                         used.add(status)
                 for code in (unfilled or {}).get(key, ()):

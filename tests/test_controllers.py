@@ -91,6 +91,54 @@ def test_the_handler_answers_with_its_injected_repository(client: Client) -> Non
         -1] == note
 
 
+def test_a_subclass_of_crud_controller_serves_every_operation_of_its_entity(app: App) -> None:
+    targets = {op.label: op.target for op in app.operations if op.label.split()[1].startswith("/books")}
+    assert targets == {
+        "POST /books": "crud_handlers.BookController.create",
+        "GET /books": "(derived) Book.find",
+        "PATCH /books": "(derived) Book.updateAll",
+        "GET /books/count": "(derived) Book.count",
+        "GET /books/{id}": "crud_handlers.BookController.find_by_id",
+        "PATCH /books/{id}": "(derived) Book.updateById",
+        "PUT /books/{id}": "(derived) Book.replaceById",
+        "DELETE /books/{id}": "(derived) Book.deleteById",
+        "GET /books/{id}/author": "(derived) Book.author.getAuthor",
+    }
+    assert {op.label: op.target for op in app.operations if "/authors/{id}/books" in op.label}[
+        "POST /authors/{id}/books"] == "crud_handlers.AuthorBookController.create"
+
+
+def test_an_override_calls_super_and_keeps_etag_if_match_and_statuses(client: Client) -> None:
+    created = client.post("/books", json={"isbn": "978-0-13-468599-1"})
+    assert created.status_code == 200
+    book = created.json()
+    assert book == {"id": book["id"], "isbn": "9780134685991"}  # normalized, then stored
+    tag = created.headers["etag"]
+    assert ETAG.fullmatch(tag)
+    found = client.get(f"/books/{book['id']}")
+    assert found.json() == {**book, "isbn": "ISBN 9780134685991"}  # the override's view
+    assert found.headers["etag"] == tag  # the stored item's version, not the view's
+    stale = client.patch(f"/books/{book['id']}", json={"isbn": "1"}, headers={"If-Match": '"x"'})
+    assert stale.status_code == 412
+    patched = client.patch(f"/books/{book['id']}", json={"isbn": "2"}, headers={"If-Match": tag})
+    assert (patched.status_code, patched.content) == (204, b"")
+    assert patched.headers["etag"] != tag
+    assert client.get(f"/books/{book['id']}").headers["etag"] == patched.headers["etag"]
+    missing = client.get("/books/999999")
+    assert (missing.status_code, missing.json()) == (404, not_found("Book", 999999))
+
+
+def test_a_relation_override_calls_super_and_answers_with_the_etag(client: Client) -> None:
+    author = client.post("/authors", json={"name": "Ann"}).json()
+    created = client.post(f"/authors/{author['id']}/books", json={"isbn": "1-2"})
+    assert created.status_code == 200, created.text
+    book = created.json()
+    assert book == {"id": book["id"], "isbn": "nested-1-2", "authorId": author["id"]}
+    assert created.headers["etag"] == client.get(f"/books/{book['id']}").headers["etag"]
+    belongs = client.get(f"/books/{book['id']}/author")
+    assert (belongs.json(), ETAG.fullmatch(belongs.headers["etag"]) is not None) == (author, True)
+
+
 # -- ETags ----------------------------------------------------------------------------------
 
 def test_entity_responses_carry_an_etag(client: Client) -> None:

@@ -150,6 +150,7 @@ def test_each_operation_names_its_controller_and_is_marked_derived() -> None:
         "x-controller-name": "TodoController",
         "x-operation-name": "find",
         "x-charter-derived": {"entity": "Todo", "action": "find"},
+        "x-charter-errors": [503],
     }
     get_list = document["paths"]["/todos/{id}/todo-list"]["get"]
     assert get_list["x-charter-derived"] == {"entity": "Todo", "action": "getTodoList",
@@ -160,6 +161,15 @@ def test_each_operation_names_its_controller_and_is_marked_derived() -> None:
         "TodoController", "TodoTodoListController", "TodoTagController", "TagController"]
     assert [tag["description"] for tag in document["tags"][:3]] == [
         "Create, read, update and delete TodoLists", "A TodoList's todos", "A TodoList's image"]
+
+
+def test_each_operation_names_the_errors_the_database_adds() -> None:
+    # 503 when it is unavailable; 409 for a write it refuses; 412 where If-Match is taken.
+    paths = derived()["paths"]
+    assert paths["/todos/{id}"]["get"]["x-charter-errors"] == [503]
+    assert paths["/todos"]["post"]["x-charter-errors"] == [503, 409]
+    assert paths["/todos/{id}"]["put"]["x-charter-errors"] == [503, 409, 412]
+    assert paths["/todo-lists/{id}/todos"]["delete"]["x-charter-errors"] == [503, 409]
 
 
 def test_every_operation_has_a_summary() -> None:

@@ -1,119 +1,193 @@
-"""Derived controllers: the built-in implementation of every operation the entities imply.
+"""Derived controllers: the built-in implementation of every operation the entities imply, as
+handler classes that a user subclasses.
 
-`derive` marks each operation it adds with `x-charter-derived: {entity, action[, relation]}`.
-Unless a handler class answers the same operationId, the operation is bound to one of the
-actions below: LoopBack's CrudRestController and relation controllers, over the repositories.
-Entity responses carry an `ETag`; `If-Match` on PUT, PATCH and DELETE by id guards against
-lost updates (412 when the item changed since it was read).
+`derive` adds each operation as `<Controller>.<action>` (LoopBack's names: `TodoController.create`,
+`TodoListTodoController.find`) and marks it `x-charter-derived: {entity, action[, relation]}`.
+`DerivedControllers` binds it, unless a plain handler of the package answers the operationId:
+
+- to the package's class of the controller's name, when it subclasses `CrudController` (or
+  `RelationController` for a relation route): each method it overrides replaces that one
+  operation, and may call `super()`;
+- else to the base class itself.
+
+The methods take what a hand-written handler would (`body`, `id_`, `filter_`, `where`,
+`if_match` where the operation declares `If-Match`), and return plain data. The binding answers
+an entity with the ETag of its stored state, as the repository last read or wrote it during the
+call (`repository.etags_seen`); `If-Match` guards PUT, PATCH and DELETE by id (412).
+
+>>> class TodoController(CrudController):                       # in the handlers package
+...     def create(self, body: dict[str, Any]) -> dict[str, Any]:
+...         return super().create({**body, "title": body["title"].strip()})
 """
 
 from __future__ import annotations
 
-import functools
-from collections.abc import Callable, Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any
 
-import anyio.to_thread
-
-from server.binding import Binding
+from server.binding import Binding, Handlers, SpecArguments, bind_method, has_handler, python_name
+from server.data.derive import DERIVED
 from server.data.relations import RelationRoutes
-from server.data.repository import Item, Repositories, Repository
+from server.data.repository import Item, Repositories, Repository, etags_seen, note_etag
 from server.requests import Request
-from server.responses import Response, dump_json
-
-Action = Callable[[dict[str, Any], str | None], Any]
-"""`(arguments, If-Match) -> result`: runs in a worker thread, as it blocks on the database."""
-
-_ARGUMENTS = ("id", "filter", "where", "body")
+from server.responses import Response
 
 
-def derived_binding(marker: Mapping[str, Any], repositories: Repositories) -> Binding | None:
-    """The binding of a derived operation to its built-in action; None for an unknown marker."""
-    action = _action(marker, repositories)
-    if action is None:
-        return None
-    label = f"{marker.get('entity')}.{marker.get('action')}"
-    if marker.get("relation"):
-        label = f"{marker.get('entity')}.{marker.get('relation')}.{marker.get('action')}"
+class CrudController:
+    """LoopBack's CrudRestController: one entity's eight operations over `self.repository`.
+
+    A subclass in the handlers package named after the controller (`TodoController`) serves
+    them all. Its constructor takes injected dependencies by name, as any handler's does;
+    `self.repository` (the entity's) is set before it runs.
+    """
+
+    repository: Repository
+
+    def create(self, body: dict[str, Any]) -> Item:
+        """`POST /todos`: the new item, as stored."""
+        return self.repository.create(body)
+
+    def find(self, filter_: dict[str, Any] | None = None) -> list[Item]:
+        """`GET /todos`: the items `filter_` selects."""
+        return self.repository.find(filter_)
+
+    def count(self, where: dict[str, Any] | None = None) -> dict[str, int]:
+        """`GET /todos/count`."""
+        return {"count": self.repository.count(where)}
+
+    def update_all(self, body: dict[str, Any],
+                   where: dict[str, Any] | None = None) -> dict[str, int]:
+        """`PATCH /todos`: how many items `where` matched."""
+        return {"count": self.repository.update_all(body, where)}
+
+    def find_by_id(self, id_: Any, filter_: dict[str, Any] | None = None) -> Item:
+        """`GET /todos/{id}` (404 when there is none)."""
+        return self.repository.find_by_id(id_, filter_)
+
+    def update_by_id(self, id_: Any, body: dict[str, Any], if_match: str | None = None) -> None:
+        """`PATCH /todos/{id}`: 204."""
+        self.repository.update_by_id(id_, body, if_match=if_match)
+
+    def replace_by_id(self, id_: Any, body: dict[str, Any], if_match: str | None = None) -> None:
+        """`PUT /todos/{id}`: 204."""
+        self.repository.replace_by_id(id_, body, if_match=if_match)
+
+    def delete_by_id(self, id_: Any, if_match: str | None = None) -> None:
+        """`DELETE /todos/{id}`: 204."""
+        self.repository.delete_by_id(id_, if_match=if_match)
+
+
+class RelationController:
+    """LoopBack's relation controllers: one relation's nested routes over `self.routes`
+    (`/todo-lists/{id}/todos`), `id_` being the source's id. `get` serves a hasOne's and a
+    belongsTo's one item (`getTodoList` too, unless a subclass defines `get_todo_list`).
+
+    Subclassed, named and constructed as `CrudController` is.
+    """
+
+    routes: RelationRoutes
+
+    def find(self, id_: Any, filter_: dict[str, Any] | None = None) -> list[Item]:
+        return self.routes.find(id_, filter_)
+
+    def get(self, id_: Any, filter_: dict[str, Any] | None = None) -> Item:
+        item, tag = self.routes.get(id_, filter_)
+        note_etag(self.routes.target.entity.name, item.get(self.routes.target.entity.id), tag)
+        return item
+
+    def create(self, id_: Any, body: dict[str, Any]) -> Item:
+        return self.routes.create(id_, body)[0]
+
+    def patch(self, id_: Any, body: dict[str, Any],
+              where: dict[str, Any] | None = None) -> dict[str, int]:
+        return {"count": self.routes.patch(id_, body, where)}
+
+    def delete(self, id_: Any, where: dict[str, Any] | None = None) -> dict[str, int]:
+        return {"count": self.routes.delete(id_, where)}
+
+
+class DerivedControllers:
+    """The binder of the derived operations (`binding.Binder`), over the repositories."""
+
+    def __init__(self, repositories: Repositories) -> None:
+        self.repositories = repositories
+
+    def __call__(self, operation: Mapping[str, Any], args: SpecArguments,
+                 handlers: Handlers | None,
+                 dependencies: Iterable[str]) -> tuple[Binding | None, list[str]]:
+        marker = operation.get(DERIVED)
+        if not isinstance(marker, Mapping):
+            return None, []
+        base, preset, entity = self._base(marker)
+        if base is None:
+            return None, [f"{args.label}: {DERIVED} {dict(marker)!r} names no built-in action"]
+        owner = self._subclass(operation, base, handlers)
+        if owner is None:
+            if handlers is not None and has_handler(operation, handlers):
+                return None, []  # a plain handler of the package answers it
+            owner = base
+        action = str(marker["action"])
+        name = python_name(action)
+        if not hasattr(owner, name) and base is RelationController and action.startswith("get"):
+            name = "get"  # belongsTo's getTodoList
+        if not callable(getattr(owner, name, None)):
+            return None, [f"{args.label}: {owner.__name__} has no method {name!r}"]
+        overridden = getattr(owner, name) is not getattr(base, name, None)
+        label = ".".join(str(marker[key]) for key in ("entity", "relation", "action")
+                         if marker.get(key))
+        target = None if overridden else f"(derived) {label}"
+        binding, problems = bind_method(owner, name, args, dependencies, target=target,
+                                        preset=preset)
+        if binding is None:
+            return None, problems
+        id_name = self.repositories.entities[entity].id
+        return _answering_with_etags(binding, entity, id_name, operation), []
+
+    def _base(self, marker: Mapping[str, Any]) -> tuple[type | None, dict[str, Any], str]:
+        entity, relation = marker.get("entity"), marker.get("relation")
+        if not isinstance(entity, str) or entity not in self.repositories:
+            return None, {}, ""
+        if relation is None:
+            known = python_name(str(marker.get("action"))) in vars(CrudController)
+            return (CrudController if known else None,
+                    {"repository": self.repositories[entity]}, entity)
+        relations = self.repositories.entities[entity].relations
+        if relation not in relations:
+            return None, {}, ""
+        routes = RelationRoutes(self.repositories, relations[relation])
+        return RelationController, {"routes": routes}, relations[relation].target
+
+    @staticmethod
+    def _subclass(operation: Mapping[str, Any], base: type,
+                  handlers: Handlers | None) -> type | None:
+        """The package's class named after the operation's controller, if it subclasses `base`."""
+        name = operation.get("x-controller-name")
+        found = handlers.classes.get(str(name), []) if handlers is not None else []
+        return found[0] if len(found) == 1 and issubclass(found[0], base) else None
+
+
+def _answering_with_etags(binding: Binding, entity: str, id_name: str,
+                          operation: Mapping[str, Any]) -> Binding:
+    """The binding, its result answered with the ETag of the entity it returns: the one with
+    the returned item's id, or, for an item without it (`fields`) or no item (a 204), the one
+    entity of `entity` the call read or wrote."""
+    inner = binding.invoke
+    no_content = "204" in (operation.get("responses") or {})
 
     async def invoke(request: Request, kwargs: dict[str, Any]) -> Any:
-        if_match = request.headers.get("if-match")
-        return await anyio.to_thread.run_sync(functools.partial(action, kwargs, if_match))
-    return Binding(target=f"(derived) {label}", invoke=invoke,
-                   arguments={name: name for name in _ARGUMENTS})
-
-
-def _action(marker: Mapping[str, Any], repositories: Repositories) -> Action | None:
-    entity, name = marker.get("entity"), marker.get("action")
-    if not isinstance(entity, str) or entity not in repositories or not isinstance(name, str):
-        return None
-    relation = marker.get("relation")
-    if relation is None:
-        crud = _crud_actions(repositories[entity])
-        return crud.get(name)
-    relations = repositories.entities[entity].relations
-    if relation not in relations:
-        return None
-    return _relation_action(RelationRoutes(repositories, relations[relation]), name)
-
-
-def _crud_actions(repository: Repository) -> dict[str, Action]:
-    """LoopBack's CrudRestController, by method name."""
-    def create(args: dict[str, Any], if_match: str | None) -> Response:
-        return _entity(*repository.create_tagged(args["body"]))
-
-    def find(args: dict[str, Any], if_match: str | None) -> list[Item]:
-        return repository.find(args.get("filter"))
-
-    def count(args: dict[str, Any], if_match: str | None) -> dict[str, int]:
-        return {"count": repository.count(args.get("where"))}
-
-    def update_all(args: dict[str, Any], if_match: str | None) -> dict[str, int]:
-        return {"count": repository.update_all(args["body"], args.get("where"))}
-
-    def find_by_id(args: dict[str, Any], if_match: str | None) -> Response:
-        return _entity(*repository.read_by_id(args["id"], args.get("filter")))
-
-    def update_by_id(args: dict[str, Any], if_match: str | None) -> Response:
-        return _no_content(repository.update_by_id(args["id"], args["body"], if_match=if_match))
-
-    def replace_by_id(args: dict[str, Any], if_match: str | None) -> Response:
-        return _no_content(repository.replace_by_id(args["id"], args["body"], if_match=if_match))
-
-    def delete_by_id(args: dict[str, Any], if_match: str | None) -> None:
-        repository.delete_by_id(args["id"], if_match=if_match)
-
-    return {"create": create, "find": find, "count": count, "updateAll": update_all,
-            "findById": find_by_id, "updateById": update_by_id, "replaceById": replace_by_id,
-            "deleteById": delete_by_id}
-
-
-def _relation_action(routes: RelationRoutes, name: str) -> Action | None:
-    """LoopBack's relation controllers: find/create/patch/delete, and get for one-to-one."""
-    def find(args: dict[str, Any], if_match: str | None) -> list[Item]:
-        return routes.find(args["id"], args.get("filter"))
-
-    def get(args: dict[str, Any], if_match: str | None) -> Response:
-        return _entity(*routes.get(args["id"], args.get("filter")))
-
-    def create(args: dict[str, Any], if_match: str | None) -> Response:
-        return _entity(*routes.create(args["id"], args["body"]))
-
-    def patch(args: dict[str, Any], if_match: str | None) -> dict[str, int]:
-        return {"count": routes.patch(args["id"], args["body"], args.get("where"))}
-
-    def delete(args: dict[str, Any], if_match: str | None) -> dict[str, int]:
-        return {"count": routes.delete(args["id"], args.get("where"))}
-
-    if name.startswith("get"):  # hasOne's `get`, belongsTo's `getTodoList`
-        return get
-    return {"find": find, "create": create, "patch": patch, "delete": delete}.get(name)
-
-
-def _entity(item: Item, etag: str) -> Response:
-    return Response.raw(200, {"content-type": "application/json", "etag": etag},
-                        dump_json(item))
-
-
-def _no_content(etag: str) -> Response:
-    return Response(None, status=204, headers={"etag": etag})
+        with etags_seen() as seen:
+            result = await inner(request, kwargs)
+        if not seen or not (isinstance(result, dict) or (result is None and no_content)):
+            return result
+        tags = [tag for (name, _), tag in seen.items() if name == entity]
+        tag = None
+        if isinstance(result, dict) and id_name in result:
+            tag = seen.get((entity, result[id_name]))
+        if tag is None and len(tags) == 1:
+            tag = tags[0]
+        if tag is None:
+            return result
+        if result is None:
+            return Response(None, status=204, headers={"etag": tag})
+        return Response(result, headers={"etag": tag})
+    return Binding(target=binding.target, invoke=invoke, arguments=binding.arguments)

@@ -54,10 +54,14 @@ from server.data.schemas import (
     value_schema,
 )
 from server.data.tables import text_limits
-from server.operations import DERIVED
+from server.publish import MORE_ERRORS
 from server.refs import escape
 from server.spec import HTTP_METHODS
 from server.types import Schema
+
+DERIVED = "x-charter-derived"
+"""Marks an operation derived here; its value says which built-in action serves it."""
+_WRITES = frozenset({"post", "put", "patch", "delete"})
 
 _TEMPLATE = re.compile(r"\{[^{}]*\}")
 _ETAG = "ETag"
@@ -352,9 +356,24 @@ def _add_routes(paths: dict[str, Any], routes: list[_Route]) -> list[_Route]:
         if route.method in item:
             continue
         item[route.method] = route.operation
+        route.operation[MORE_ERRORS] = _more_errors(route.method, route.operation)
         taken.add(route.operation["operationId"])
         added.append(route)
     return added
+
+
+def _more_errors(method: str, operation: Mapping[str, Any]) -> list[int]:
+    """What a derived operation answers besides the server's own errors: 503 when the database
+    is unavailable, 409 when a write breaks a unique index or a reference, 412 when it takes
+    `If-Match` and the entity changed."""
+    errors = [503]
+    if method in _WRITES:
+        errors.append(409)
+    if any(isinstance(p, Mapping) and p.get("in") == "header"
+           and str(p.get("name", "")).lower() == "if-match"
+           for p in operation.get("parameters") or ()):
+        errors.append(412)
+    return errors
 
 
 def _add_links(added: list[_Route], entities: Mapping[str, Entity]) -> None:

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterable, Iterator, Mapping
+from contextlib import contextmanager
+from contextvars import ContextVar
 from typing import Any
 
 import orjson
@@ -39,6 +41,28 @@ from server.errors import (
 )
 
 Item = dict[str, Any]
+
+_SEEN: ContextVar[dict[tuple[str, Any], str] | None] = ContextVar("charter_etags", default=None)
+
+
+@contextmanager
+def etags_seen() -> Iterator[dict[tuple[str, Any], str]]:
+    """While open, each entity a repository reads by id, creates or updates by id is noted
+    with the ETag of its stored state, by `(entity name, id)`: the derived controllers answer
+    with the ETag of the entity they return, whatever an override did on the way."""
+    seen: dict[tuple[str, Any], str] = {}
+    token = _SEEN.set(seen)
+    try:
+        yield seen
+    finally:
+        _SEEN.reset(token)
+
+
+def note_etag(entity: str, id_: Any, etag: str) -> None:
+    """Note an entity's ETag where `etags_seen` is open (a read that is not the repository's)."""
+    seen = _SEEN.get()
+    if seen is not None:
+        seen[(entity, id_)] = etag
 
 
 class Repository:
@@ -96,7 +120,7 @@ class Repository:
             row = self.load(connection, id_)
             if row is None:
                 raise EntityNotFound(self.entity.name, id_)
-            tag = self.etag(row)
+            tag = self._noted(row)
             items = self._present(connection, [row], fields, plan, source)
         return items[0], tag
 
@@ -117,7 +141,7 @@ class Repository:
         """`create`, and the new item's ETag."""
         with self.database.write() as connection:
             item = self.insert(connection, data)
-        return self.visible_only(item), self.etag(item)
+        return self.visible_only(item), self.etag(item)  # noted by `insert`
 
     def create_all(self, items: Iterable[Mapping[str, Any]]) -> list[Item]:
         """Insert several items in one transaction: all of them, or none."""
@@ -138,7 +162,10 @@ class Repository:
             key = result.inserted_primary_key
             assert key is not None
             values[self.entity.id] = key[0]
-        return self.from_row(values)
+        item = self.from_row(values)
+        if _SEEN.get() is not None:
+            self._noted(item)
+        return item
 
     def update_by_id(self, id_: Any, data: Mapping[str, Any], *,
                      if_match: str | None = None) -> str:
@@ -219,6 +246,12 @@ class Repository:
         digest = hashlib.blake2b(orjson.dumps(row, option=orjson.OPT_SORT_KEYS),
                                  digest_size=12).hexdigest()
         return f'"{digest}"'
+
+    def _noted(self, row: Item) -> str:
+        """`etag(row)`, noted for the entity's id where `etags_seen` is open."""
+        tag = self.etag(row)
+        note_etag(self.entity.name, row[self.entity.id], tag)
+        return tag
 
     def present(self, connection: Connection, rows: list[Item], filter_: Mapping[str, Any],
                 source: Source) -> list[Item]:
@@ -316,7 +349,7 @@ class Repository:
                 connection.execute(update(self.table).where(self._id_column == key)
                                    .values(values))
             stored = connection.execute(self._by_id, {"id": self._key(key)}).mappings().one()
-            return self.etag(self.from_row(dict(stored)))
+            return self._noted(self.from_row(dict(stored)))
 
     def _check_tag(self, row: Item, if_match: str | None, id_: Any) -> None:
         if if_match is None or _matches(if_match, self.etag(row)):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gc
+import inspect
 import logging
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
@@ -27,6 +28,7 @@ from server.validation import SchemaValidators
 
 if TYPE_CHECKING:
     from server.data.model import DataModel
+    from server.data.repository import Repositories, Repository
 
 logger = logging.getLogger("charter")
 
@@ -47,8 +49,6 @@ class App:
         self.proxies = _settings_checked(settings)
         self.spec: Spec = load_spec(settings.spec)
         self.model: DataModel | None = None
-        self.services: dict[str, Any] = {"settings": settings}
-        binders: list[Binder] = []
         if declares_entities(self.spec.document):
             # The data layer (SQLAlchemy, Alembic, the database drivers: tens of megabytes and
             # a good part of start-up) is imported only for a spec that declares entities.
@@ -57,22 +57,22 @@ class App:
             self.spec, self.model, problems = read_model(self.spec)
             if problems:
                 raise ContractError(problems)
-        if self.model is not None:
-            from server.data.controllers import DerivedControllers
-
-            self.services.update(self._open_data(self.model, settings))
-            binders.append(DerivedControllers(self.services["repositories"]))
         _log_spec_warnings(self.spec.warnings)
         handlers, problems = _import_handlers(settings.handlers, settings.allow_unbound)
         self.handlers = handlers
-        if handlers is not None and (factory := handlers.services_factory()) is not None:
-            try:
-                self.services.update(factory(settings))
-            except Exception as exc:  # e.g. a database that cannot be opened
-                self.close()
-                raise ContractError([f"{settings.handlers}.services(settings) failed: "
-                                     f"{type(exc).__name__}: {exc}"]) from exc
         self.validators = SchemaValidators(self.spec.document, self.spec.version)
+        self.services: dict[str, Any] = {"settings": settings}
+        binders: list[Binder] = []
+        if self.model is not None:
+            from server.data.controllers import DerivedControllers
+
+            classes, more = self.model.repository_classes(handlers)
+            if more:
+                raise ContractError(problems + more)
+            self.services.update(self._open_data(self.model, settings, classes))
+            binders.append(DerivedControllers(self.services["repositories"]))
+        if handlers is not None and (factory := handlers.services_factory()) is not None:
+            self._add_services(factory, settings.handlers)
         operations, more, unbound = compile_operations(
             self.spec, self.validators, handlers, self.services, settings, binders)
         problems += more
@@ -109,12 +109,68 @@ class App:
         if self.access_log is not None:
             self._app = self.access_log
 
-    def _open_data(self, model: DataModel, settings: Settings) -> dict[str, Any]:
+    def _open_data(self, model: DataModel, settings: Settings,
+                   classes: Mapping[str, type[Repository]]) -> dict[str, Any]:
         try:
-            return model.open(settings)
+            return model.open(settings, classes=classes, document=self.spec.document,
+                              validators=self.validators)
         except Exception as exc:
             raise ContractError([f"the database at {settings.database_url} cannot be opened: "
                                  f"{type(exc).__name__}: {exc}"]) from exc
+
+    def _add_services(self, factory: Callable[..., Mapping[str, Any]], package: str) -> None:
+        """The handlers package's `services(settings)`, or `services(settings, repositories)`
+        (None without entities). A service named like an entity's repository
+        (`todo_repository`) replaces it on every path, unless the package also holds that
+        entity's `<Entity>Repository` class: then both are named, and the start stops."""
+        repositories = self.services.get("repositories")
+        takes = len([p for p in inspect.signature(factory).parameters.values()
+                     if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)])
+        try:
+            services = dict(factory(self.settings, repositories) if takes >= 2
+                            else factory(self.settings))
+        except Exception as exc:  # e.g. a database that cannot be opened
+            self.close()
+            raise ContractError([f"{package}.services(settings) failed: "
+                                 f"{type(exc).__name__}: {exc}"]) from exc
+        if repositories is not None:
+            problems = self._replace_repositories(services, repositories, package)
+            if problems:
+                self.close()
+                raise ContractError(problems)
+        self.services.update(services)
+
+    def _replace_repositories(self, services: Mapping[str, Any], repositories: Repositories,
+                              package: str) -> list[str]:
+        from server.data.entities import snake_case
+        from server.data.repository import Repository
+
+        problems: list[str] = []
+        for name, repository in repositories.items():
+            key = f"{snake_case(name)}_repository"
+            if key not in services:
+                continue
+            if type(repository) is not Repository:
+                problems.append(f"{name}'s repository is given twice: by the class "
+                                f"{type(repository).__module__}.{type(repository).__name__} "
+                                f"and by the service {key!r} of {package}.services")
+            elif not isinstance(services[key], Repository):
+                problems.append(f"the service {key!r} of {package}.services would replace "
+                                f"{name}'s repository, but is no server.Repository")
+            else:
+                repositories.replace(name, services[key])
+        return problems
+
+    @property
+    def repositories(self) -> Repositories | None:
+        """Every entity's repository, by entity name (None for a spec without entities): how
+        scripts and tests reach the data outside HTTP, through the same classes and checks.
+
+        >>> App(spec="spec").repositories["Todo"].find({"limit": 1})       # doctest: +SKIP
+        [{'id': 1, 'title': 'Take over the universe', ...}]
+        """
+        repositories: Repositories | None = self.services.get("repositories")
+        return repositories
 
     def pending_migration(self) -> list[str]:
         """What `charter migrate` would change in the database, in words; [] when up to date.

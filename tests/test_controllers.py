@@ -13,7 +13,8 @@ from typing import Any
 
 import pytest
 
-from server.app import App
+from server.app import App, ContractError
+from server.errors import ValidationFailed
 from server.settings import Settings
 from tests.client import Client
 from tests.databases import error_body
@@ -137,6 +138,44 @@ def test_a_relation_override_calls_super_and_answers_with_the_etag(client: Clien
     assert created.headers["etag"] == client.get(f"/books/{book['id']}").headers["etag"]
     belongs = client.get(f"/books/{book['id']}/author")
     assert (belongs.json(), ETAG.fullmatch(belongs.headers["etag"]) is not None) == (author, True)
+
+
+# -- repositories ---------------------------------------------------------------------------
+
+def test_an_entity_repository_class_replaces_its_repository_everywhere(
+        app: App, client: Client) -> None:
+    import crud_handlers  # type: ignore[import-not-found]
+
+    books = app.services["book_repository"]
+    assert type(books) is crud_handlers.BookRepository
+    assert app.services["repositories"]["Book"] is books  # what routes and `include` use
+    created = client.post("/books", json={"isbn": "  12-3 "})  # controller, then repository
+    book = created.json()
+    assert book["isbn"] == "123"
+    assert client.patch(f"/books/{book['id']}", json={"isbn": " 4 "}).status_code == 204
+    assert client.get(f"/books/{book['id']}").json()["isbn"] == "ISBN 4"
+    assert books.create({"isbn": " 5 "})["isbn"] == "5"  # and outside HTTP
+
+
+def test_a_services_factory_may_build_on_the_repositories(app: App) -> None:
+    assert app.services["book_count"]() == app.services["book_repository"].count()
+
+
+def test_repository_writes_outside_http_are_checked_against_the_schema(app: App) -> None:
+    memos = app.services["memo_repository"]
+    with pytest.raises(ValidationFailed) as caught:
+        memos.create({"text": 5, "at": "yesterday"})
+    assert caught.value.status == 422
+    assert sorted((d["path"], d["code"]) for d in caught.value.details) == [
+        ("/at", "format"), ("/text", "type")]
+    with pytest.raises(ValidationFailed):
+        memos.create({})  # `text` is required
+    memo = memos.create({"text": "fine"})
+    with pytest.raises(ValidationFailed):
+        memos.update_by_id(memo["id"], {"text": None})
+    with pytest.raises(ValidationFailed):
+        memos.update_all({"at": 3})
+    assert memos.find_by_id(memo["id"]) == memo  # nothing was written
 
 
 # -- ETags ----------------------------------------------------------------------------------
@@ -270,3 +309,82 @@ def test_a_hidden_property_is_written_by_clients_and_never_sent(tmp_path: Path) 
         assert refused.status_code == 400
     finally:
         app.close()
+
+
+# -- replacing a repository by a service -----------------------------------------------------
+
+_SPEC = """
+openapi: 3.0.3
+info: {title: shelf, version: "1"}
+paths: {}
+components:
+  schemas:
+    Shelf:
+      type: object
+      x-entity: {}
+      x-crud: {path: /shelves}
+      properties:
+        id: {type: integer}
+        label: {type: string}
+"""
+
+
+def _package(tmp_path: Path, name: str, code: str) -> None:
+    (tmp_path / name).mkdir()
+    (tmp_path / name / "__init__.py").write_text(code)
+    (tmp_path / "openapi.yaml").write_text(_SPEC)
+
+
+def test_a_service_may_replace_a_repository_on_every_path(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    _package(tmp_path, "shelf_service", """
+from server import Repository
+
+class Loud(Repository):
+    def create(self, data):
+        return super().create({**data, "label": data["label"].upper()})
+
+def services(settings, repositories):
+    return {"shelf_repository": Loud.from_repository(repositories["Shelf"])}
+""")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    app = App(Settings.from_env({}, spec=tmp_path / "openapi.yaml", handlers="shelf_service",
+                                database_url=f"sqlite:///{tmp_path}/app.db", migrate=True))
+    try:
+        assert type(app.repositories["Shelf"]).__name__ == "Loud"  # type: ignore[index]
+        created = Client(app).post("/shelves", json={"label": "top"})
+        assert created.json()["label"] == "TOP"  # the derived route uses the service's
+    finally:
+        app.close()
+
+
+def test_a_repository_given_by_both_a_class_and_a_service_stops_the_start(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    _package(tmp_path, "shelf_twice", """
+from server import Repository
+
+class ShelfRepository(Repository):
+    pass
+
+def services(settings, repositories):
+    return {"shelf_repository": repositories["Shelf"]}
+""")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    with pytest.raises(ContractError) as caught:
+        App(Settings.from_env({}, spec=tmp_path / "openapi.yaml", handlers="shelf_twice",
+                              database_url=f"sqlite:///{tmp_path}/app.db", migrate=True))
+    assert caught.value.problems == [
+        "Shelf's repository is given twice: by the class shelf_twice.ShelfRepository and by "
+        "the service 'shelf_repository' of shelf_twice.services"]
+
+
+def test_a_class_named_like_a_repository_must_be_one(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    _package(tmp_path, "shelf_wrong", "class ShelfRepository:\n    pass\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    with pytest.raises(ContractError) as caught:
+        App(Settings.from_env({}, spec=tmp_path / "openapi.yaml", handlers="shelf_wrong",
+                              database_url=f"sqlite:///{tmp_path}/app.db", migrate=True))
+    assert caught.value.problems == [
+        "shelf_wrong.ShelfRepository would replace Shelf's repository, but does not subclass "
+        "server.Repository"]

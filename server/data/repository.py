@@ -12,7 +12,8 @@ import hashlib
 from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from contextvars import ContextVar
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, Self
 
 import orjson
 from sqlalchemy import (
@@ -37,10 +38,34 @@ from server.errors import (
     InvalidParameterValue,
     InvalidValue,
     PreconditionFailed,
+    ValidationFailed,
     show,
 )
+from server.validation import SchemaValidators, Validator
 
 Item = dict[str, Any]
+
+
+@dataclass(frozen=True)
+class WriteChecks:
+    """An entity's schema, compiled for what a repository writes: `whole` for a create or a
+    replace, `partial` (no property required) for an update."""
+
+    whole: Validator
+    partial: Validator
+
+    @classmethod
+    def of(cls, entity: Entity, document: Mapping[str, Any],
+           validators: SchemaValidators) -> WriteChecks:
+        """From the entity's schema in the (derived) document. `readOnly` and `writeOnly` say
+        what clients send and see; the server stores both, so they are left out here."""
+        schema = document["components"]["schemas"][entity.name]
+        stored = {**schema, "properties": {
+            name: {k: v for k, v in prop.items() if k not in ("readOnly", "writeOnly")}
+            if isinstance(prop, Mapping) else prop
+            for name, prop in (schema.get("properties") or {}).items()}}
+        partial = {k: v for k, v in stored.items() if k != "required"}
+        return cls(validators.compile(stored), validators.compile(partial))
 
 _SEEN: ContextVar[dict[tuple[str, Any], str] | None] = ContextVar("charter_etags", default=None)
 
@@ -77,8 +102,9 @@ class Repository:
 
     def __init__(self, entity: Entity, table: Table, database: Database, filters: Filters,
                  inclusion: Inclusion, *, text_limits: Mapping[str, int] | None = None,
-                 max_json_depth: int = 16) -> None:
+                 max_json_depth: int = 16, checks: WriteChecks | None = None) -> None:
         self.entity = entity
+        self.checks = checks
         self.table = table
         self.database = database
         self.filters = filters
@@ -95,6 +121,18 @@ class Repository:
                           if prop.has_default}
         self._text_limits = dict(text_limits or {})
         self._max_json_depth = max_json_depth
+
+    @classmethod
+    def from_repository(cls, repository: Repository) -> Self:
+        """A repository of this class over what `repository` serves (its entity, table,
+        database, limits and checks): what a service that replaces one returns.
+
+        >>> def services(settings, repositories):                           # doctest: +SKIP
+        ...     return {"todo_repository": AuditedRepository.from_repository(repositories["Todo"])}
+        """
+        made = cls.__new__(cls)
+        vars(made).update(vars(repository))
+        return made
 
     # -- reads ------------------------------------------------------------------------------
 
@@ -151,7 +189,9 @@ class Repository:
 
     def insert(self, connection: Connection, data: Mapping[str, Any]) -> Item:
         """Insert one item on an open transaction; returns it in full (hidden properties too)."""
-        values = self._values({**self._defaults, **data})
+        merged = {**self._defaults, **data}
+        self._validate(merged, whole=True)
+        values = self._values(merged)
         if self.entity.generated and values.get(self.entity.id) is None:
             values.pop(self.entity.id, None)
             generated = new_id(self._id_prop)
@@ -213,6 +253,7 @@ class Repository:
     def update_where(self, data: Mapping[str, Any], where: Mapping[str, Any] | None,
                      condition: ColumnElement[bool] | None, source: Source) -> int:
         conditions = self.conditions(where, source, condition)
+        self._validate(data, whole=False)
         values = self._values({k: v for k, v in data.items() if k != self.entity.id})
         with self.database.write() as connection:
             if not values:  # nothing to change, but LoopBack still counts the matches
@@ -318,6 +359,16 @@ class Repository:
         self._check_storable(data)
         return {name: to_db(properties[name], value) for name, value in data.items()}
 
+    def _validate(self, data: Mapping[str, Any], *, whole: bool) -> None:
+        """Data against the entity's schema (`whole`: every required property), on every write,
+        HTTP or not: the same 422 as a request body's."""
+        if self.checks is None:
+            return
+        validator = self.checks.whole if whole else self.checks.partial
+        errors = validator.errors(dict(data))
+        if errors:
+            raise ValidationFailed(errors)
+
     def _check_storable(self, data: Mapping[str, Any]) -> None:
         """Refuse, before any write, what a column could store but not give back as it was sent
         (or what only some databases store): the same 422 on every database."""
@@ -334,6 +385,7 @@ class Repository:
 
     def _write_by_id(self, id_: Any, data: Mapping[str, Any], if_match: str | None,
                      replace: bool) -> str:
+        self._validate(data, whole=replace)
         changes = {k: v for k, v in data.items() if k != self.entity.id}
         if replace:
             changes = {name: None for name in self.entity.properties
@@ -389,7 +441,11 @@ class Repositories(Mapping[str, Repository]):
     def __init__(self, entities: Mapping[str, Entity], tables: Mapping[str, Table],
                  database: Database, *, max_limit: int = 1000,
                  prohibited_keys: Iterable[str] = (), max_include_depth: int = 3,
-                 max_response_rows: int = 10_000, max_json_depth: int = 16) -> None:
+                 max_response_rows: int = 10_000, max_json_depth: int = 16,
+                 classes: Mapping[str, type[Repository]] | None = None,
+                 checks: Mapping[str, WriteChecks] | None = None) -> None:
+        """`classes` names the class of an entity's repository where it is not `Repository`
+        (the handlers package's `<Entity>Repository`); `checks`, each entity's `WriteChecks`."""
         if not 1 <= max_json_depth <= MAX_JSON_DEPTH:
             raise ValueError(f"CHARTER_MAX_JSON_DEPTH is {max_json_depth}: it must be between 1 "
                              f"and {MAX_JSON_DEPTH}, the deepest JSON MariaDB keeps")
@@ -398,16 +454,25 @@ class Repositories(Mapping[str, Repository]):
         inclusion = Inclusion(self, max_depth=max_include_depth, max_rows=max_response_rows)
         keys = tuple(prohibited_keys)
         limits = text_limits(entities)
+        classes, checks = classes or {}, checks or {}
         self._repositories = {
-            name: Repository(entity, tables[entity.table], database,
-                             Filters(entity, tables[entity.table], max_limit=max_limit,
-                                     prohibited_keys=keys), inclusion,
-                             text_limits=limits[name], max_json_depth=max_json_depth)
+            name: classes.get(name, Repository)(
+                entity, tables[entity.table], database,
+                Filters(entity, tables[entity.table], max_limit=max_limit, prohibited_keys=keys),
+                inclusion, text_limits=limits[name], max_json_depth=max_json_depth,
+                checks=checks.get(name))
             for name, entity in entities.items()
         }
 
     def __getitem__(self, name: str) -> Repository:
         return self._repositories[name]
+
+    def replace(self, name: str, repository: Repository) -> None:
+        """Serve entity `name` with `repository` from now on, on every path (a service that
+        replaces one: routes bind to it, `include` follows relations through it)."""
+        if name not in self._repositories:
+            raise KeyError(name)
+        self._repositories[name] = repository
 
     def __iter__(self) -> Iterator[str]:
         return iter(self._repositories)

@@ -335,6 +335,13 @@ def _package(tmp_path: Path, name: str, code: str) -> None:
     (tmp_path / "openapi.yaml").write_text(_SPEC)
 
 
+def _refused(tmp_path: Path, package: str) -> list[str]:
+    with pytest.raises(ContractError) as caught:
+        App(Settings.from_env({}, spec=tmp_path / "openapi.yaml", handlers=package,
+                              database_url=f"sqlite:///{tmp_path}/app.db", migrate=True))
+    return caught.value.problems
+
+
 def test_a_service_may_replace_a_repository_on_every_path(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     _package(tmp_path, "shelf_service", """
@@ -370,10 +377,7 @@ def services(settings, repositories):
     return {"shelf_repository": repositories["Shelf"]}
 """)
     monkeypatch.syspath_prepend(str(tmp_path))
-    with pytest.raises(ContractError) as caught:
-        App(Settings.from_env({}, spec=tmp_path / "openapi.yaml", handlers="shelf_twice",
-                              database_url=f"sqlite:///{tmp_path}/app.db", migrate=True))
-    assert caught.value.problems == [
+    assert _refused(tmp_path, "shelf_twice") == [
         "Shelf's repository is given twice: by the class shelf_twice.ShelfRepository and by "
         "the service 'shelf_repository' of shelf_twice.services"]
 
@@ -382,9 +386,6 @@ def test_a_class_named_like_a_repository_must_be_one(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     _package(tmp_path, "shelf_wrong", "class ShelfRepository:\n    pass\n")
     monkeypatch.syspath_prepend(str(tmp_path))
-    with pytest.raises(ContractError) as caught:
-        App(Settings.from_env({}, spec=tmp_path / "openapi.yaml", handlers="shelf_wrong",
-                              database_url=f"sqlite:///{tmp_path}/app.db", migrate=True))
-    assert caught.value.problems == [
+    assert _refused(tmp_path, "shelf_wrong") == [
         "shelf_wrong.ShelfRepository would replace Shelf's repository, but does not subclass "
         "server.Repository"]

@@ -22,6 +22,7 @@ from server.errors import (
     UniqueViolation,
     UnprocessableEntity,
 )
+from server.interceptors import InvocationContext
 from server.requests import Request
 from server.responses import Response
 from server.settings import Settings
@@ -70,6 +71,7 @@ __all__ = [
     "Filters",
     "HttpError",
     "InvalidParameterValue",
+    "InvocationContext",
     "MissingRequiredParameter",
     "NotFound",
     "PreconditionFailed",

@@ -158,7 +158,7 @@ def bind(
     arguments, problems = _map_arguments(function, args, target)
     make_instance = None
     if owner is not None:
-        make_instance, ctor_problems = _instance_factory(owner, set(dependencies))
+        make_instance, ctor_problems = instance_factory(owner, set(dependencies))
         problems += ctor_problems
     if problems:
         return None, [f"{args.label}: {p}" for p in problems]
@@ -183,7 +183,7 @@ def bind_method(
     function = getattr(owner, name)
     target = target or _method_target(owner, name)
     arguments, problems = _map_arguments(function, args, target)
-    make_instance, ctor_problems = _instance_factory(owner, set(dependencies), preset)
+    make_instance, ctor_problems = instance_factory(owner, set(dependencies), preset)
     problems += ctor_problems
     if problems:
         return None, [f"{args.label}: {p}" for p in problems]
@@ -209,6 +209,22 @@ def unbound_handlers(handlers: Handlers, targets: Iterable[str]) -> list[str]:
         if bound.intersection(names):
             found += [name for name in names if name not in bound]
     return found
+
+
+def locate_callable(handlers: Handlers, dotted: str
+                    ) -> tuple[type | None, Callable[..., Any] | None, list[str]]:
+    """`Class.method` or `module.function` of the package (or any importable one): the class
+    (None for a function), the callable, or the problems that name what is missing."""
+    class_name, _, method = dotted.rpartition(".")
+    if class_name and "." not in class_name and class_name in handlers.classes:
+        owner, function, _, problems = _class_method(handlers, class_name, method)
+        return owner, function, problems
+    found = handlers.import_attribute(dotted) if "." in dotted else None
+    if found is None:
+        return None, None, [f"no class method or function {dotted!r} in package "
+                            f"{handlers.package!r}" + _did_you_mean(dotted, handlers.operation_ids())]
+    owner, function, _, problems = _from_attribute(found, dotted)
+    return owner, function, problems
 
 
 def has_handler(operation: Mapping[str, Any], handlers: Handlers) -> bool:
@@ -339,10 +355,11 @@ def _map_arguments(
     return arguments, problems
 
 
-def _instance_factory(
+def instance_factory(
     owner: type, dependencies: set[str], preset: Mapping[str, Any] | None = None
 ) -> tuple[Callable[[Request], Any], list[str]]:
-    """Build `request -> instance`; `request` itself is always a dependency."""
+    """Build `request -> instance` with the dependencies its constructor names (`request`
+    itself is always one); and the problems of a constructor that asks for what is not."""
     init = owner.__init__  # type: ignore[misc]
     if init is object.__init__ and not preset:
         return lambda _request: owner(), []

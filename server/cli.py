@@ -216,8 +216,9 @@ def _check(settings: Settings, args: argparse.Namespace) -> int:
     print(f"charter: {app.spec.source} (OpenAPI {app.spec.document.get('openapi')}) "
           f"with handlers {settings.handlers!r}")
     for operation in app.operations:
+        chain = f" [{', '.join(operation.interceptors)}]" if operation.interceptors else ""
         print(f"  {operation.method:7} {operation.path:30} {operation.operation_id or '-':32} "
-              f"-> {operation.target}")
+              f"-> {operation.target}{chain}")
     unbound = f", {len(app.unbound)} unbound (501)" if app.unbound else ""
     bound = len(app.operations) - len(app.unbound)
     print(f"charter: {bound} operations bound{unbound}; the contract holds.")

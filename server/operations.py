@@ -18,6 +18,7 @@ from server.errors import (
     error_body,
     sample_error,
 )
+from server.interceptors import Intercepted, compile_chain, declared, intercepted
 from server.jsontext import load_json
 from server.parameters import (
     ParameterParser,
@@ -61,6 +62,8 @@ class Operation:
     the operation documents an error response for; the others are in the settings' format."""
     unfilled_errors: frozenset[str]
     """Documented error responses no error body of Charter's can match: it publishes its own."""
+    interceptors: tuple[str, ...] = ()
+    """The interceptors `invoke` runs the handler inside, by name, the outermost first."""
 
     def error_format(self, status: int) -> tuple[str, str] | None:
         """The format and media type of an error of `status`, where the spec documents one."""
@@ -82,6 +85,12 @@ class Operation:
 
     def render(self, result: Any) -> Response:
         """Turn a handler's result into a response: the one place results are written."""
+        if isinstance(result, Intercepted):  # headers the interceptors added
+            rendered = self.render(result.result)
+            headers = {**rendered.headers, **{k.lower(): v for k, v in result.headers.items()}}
+            if rendered.media_type and "content-type" not in headers:
+                headers["content-type"] = rendered.media_type
+            return Response.raw(rendered.status, headers, rendered.body)
         if isinstance(result, Response):
             response = result
         elif result is None and self.no_content:
@@ -155,6 +164,11 @@ def compile_operations(
                 problems += found
                 continue
             unbound.add(label)
+        interceptor_names = declared(document, raw)
+        chain, more = compile_chain(interceptor_names, handlers, dependencies)
+        if more:
+            problems += [f"{label}: {problem}" for problem in more]
+            continue
         arguments = binding.arguments if binding else {}
         try:
             keys = {p["name"]: arguments.get(p["name"]) for p in parameters}
@@ -176,7 +190,10 @@ def compile_operations(
             parameters=parameter_parser,
             reads_cookies=any(p["in"] == "cookie" for p in parameters),
             body=body_parser,
-            invoke=binding.invoke if binding else _not_implemented(label, raw.get("operationId")),
+            invoke=intercepted(binding.invoke if binding
+                               else _not_implemented(label, raw.get("operationId")),
+                               chain, raw.get("operationId"), label),
+            interceptors=tuple(interceptor_names),
             body_keyword=arguments.get(BODY),
             success_status=success,
             no_content=no_content,

@@ -1,0 +1,138 @@
+"""Interceptors: LoopBack's interceptors, bound from the spec.
+
+An interceptor is a method `Class.method` of the handlers package (or a function), its class
+constructed per request with the same injection as a handler's. It is called as
+`await method(context, call_next)`: `context` is the `InvocationContext`, and
+`await call_next()` runs the rest of the chain and the handler, returning its result (plain data
+or a `Response`). The interceptor returns that result, or another, or raises.
+
+`x-interceptors: [Class.method, ...]` binds them at the document's root (every operation), on a
+tag object of `tags` (every operation with that tag) and on an operation. They run global, then
+by tag (in the operation's order of tags), then the operation's own, the first outermost. They
+run after the request is routed, authenticated and parsed: never for a 404 or a 405, nor for a
+request whose parameters or body were refused.
+
+>>> class Timing:                                                   # in the handlers package
+...     async def measure(self, context, call_next):
+...         result = await call_next()
+...         context.response_headers["server-timing"] = "app;desc=handler"
+...         return result
+"""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from server.binding import Handlers, Invoke, instance_factory, locate_callable
+from server.requests import Request
+
+KEY = "x-interceptors"
+
+CallNext = Callable[[], Awaitable[Any]]
+
+
+@dataclass(slots=True)
+class InvocationContext:
+    """What an interceptor sees of one invocation; `arguments` and `response_headers` are its
+    to change."""
+
+    operation_id: str | None
+    route: str
+    """The operation's method and path template: `"GET /todos/{id}"`."""
+    arguments: dict[str, Any]
+    """The handler's keyword arguments, coerced and validated: changes reach the handler."""
+    request: Request
+    response_headers: dict[str, str] = field(default_factory=dict)
+    """Headers added to the response the handler's result becomes (`Server-Timing`...)."""
+    principal: Any = None
+    """Who made the request, once authentication has run; None until then."""
+
+
+@dataclass(frozen=True)
+class Intercepted:
+    """A result, and the headers interceptors added for its response (`Operation.render`)."""
+
+    result: Any
+    headers: Mapping[str, str]
+
+
+@dataclass(frozen=True)
+class _Interceptor:
+    name: str
+    call: Callable[[Request], Callable[[InvocationContext, CallNext], Awaitable[Any]]]
+    """`request -> the bound method` (its instance made per request)."""
+
+
+def declared(document: Mapping[str, Any], operation: Mapping[str, Any]) -> list[str]:
+    """An operation's interceptors, by name, in the order they run."""
+    names = list(_names(document.get(KEY)))
+    tags = {tag.get("name"): tag for tag in document.get("tags") or ()
+            if isinstance(tag, Mapping)}
+    for tag in operation.get("tags") or ():
+        names += _names(tags.get(tag, {}).get(KEY))
+    return names + list(_names(operation.get(KEY)))
+
+
+def _names(value: Any) -> list[str]:
+    return [str(name) for name in value] if isinstance(value, list) else []
+
+
+def compile_chain(names: Sequence[str], handlers: Handlers | None,
+                  dependencies: Iterable[str]) -> tuple[list[_Interceptor], list[str]]:
+    """The interceptors named, each found in the handlers package and checked: an async
+    callable taking `(context, call_next)`, its class constructible by injection."""
+    chain: list[_Interceptor] = []
+    problems: list[str] = []
+    for name in names:
+        if handlers is None:
+            problems.append(f"interceptor {name!r}: there is no handlers package to find it in")
+            continue
+        owner, function, found = locate_callable(handlers, name)
+        if function is None:
+            problems.append(f"interceptor {name!r}: {'; '.join(found)}")
+            continue
+        if not inspect.iscoroutinefunction(function):
+            problems.append(f"interceptor {name!r} must be `async def`: it is awaited with "
+                            "(context, call_next)")
+            continue
+        if owner is None:
+            chain.append(_Interceptor(name, _function(function)))
+            continue
+        make, more = instance_factory(owner, set(dependencies))
+        if more:
+            problems += [f"interceptor {name!r}: {problem}" for problem in more]
+            continue
+        chain.append(_Interceptor(name, _method(make, function.__name__)))
+    return chain, problems
+
+
+def _function(function: Callable[..., Any]) -> Callable[[Request], Any]:
+    return lambda _request: function
+
+
+def _method(make: Callable[[Request], Any], name: str) -> Callable[[Request], Any]:
+    return lambda request: getattr(make(request), name)
+
+
+def intercepted(invoke: Invoke, chain: Sequence[_Interceptor], operation_id: str | None,
+                route: str) -> Invoke:
+    """`invoke` run inside `chain`, the first outermost; `invoke` itself when it is empty."""
+    if not chain:
+        return invoke
+    calls = tuple(interceptor.call for interceptor in chain)
+
+    async def invoke_intercepted(request: Request, kwargs: dict[str, Any]) -> Any:
+        context = InvocationContext(operation_id, route, kwargs, request)
+
+        async def step(index: int) -> Any:
+            if index == len(calls):
+                return await invoke(request, context.arguments)
+            return await calls[index](request)(context, lambda: step(index + 1))
+
+        result = await step(0)
+        return Intercepted(result, context.response_headers) if context.response_headers \
+            else result
+    return invoke_intercepted

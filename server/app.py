@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import functools
 import gc
 import inspect
 import logging
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from server.access import AccessLog
@@ -14,6 +16,9 @@ from server.cors import CORSMiddleware, cors_problems
 from server.data.entities import EXTENSIONS, declares_entities
 from server.explorer import Explorer
 from server.forwarded import TrustedProxies, base_url
+from server.lifecycle import Lifecycle
+from server.middleware import Entry, Middleware, entry, fold
+from server.mounts import Mounts, StaticFolder
 from server.operations import Operation, compile_operations
 from server.pipeline import Pipeline
 from server.publish import Publisher
@@ -44,7 +49,15 @@ class App:
     >>> # uvicorn.run(app)
     """
 
-    def __init__(self, settings: Settings | None = None, **overrides: Any) -> None:
+    def __init__(self, settings: Settings | None = None, *,
+                 middleware: Sequence[Middleware] | None = None,
+                 observers: Sequence[Any] | None = None,
+                 mounts: Mapping[str, Any] | None = None,
+                 static: Path | str | None = None, **overrides: Any) -> None:
+        """`middleware` (pure ASGI, the first outermost, inside Charter's CORS), `observers`
+        (started and stopped by the lifespan), `mounts` (ASGI or WSGI apps by path prefix) and
+        `static` (a folder, served where no route matched): each, when not given, is read from
+        the handlers package's attribute of that name, if it has one."""
         self.settings = settings = settings or Settings.from_env(**overrides)
         self.proxies = _settings_checked(settings)
         self.spec: Spec = load_spec(settings.spec)
@@ -101,13 +114,47 @@ class App:
             "/openapi.json": self.publisher.render_json,
             "/openapi.yaml": self.publisher.render_yaml,
         }
-        self.pipeline = Pipeline(self.router, settings, self.services, pages=self._builtin)
-        self._app: ASGIApp = self.pipeline.handle
+        self.pipeline = Pipeline(self.router, settings, self.services, fallback=self._fallback)
+        try:
+            self.mounts = Mounts(_part(mounts, handlers, "mounts", {}))
+            folder = _part(static, handlers, "static", None)
+            self.static = StaticFolder(folder) if folder is not None else None
+            self.lifecycle = Lifecycle(_part(observers, handlers, "observers", ()),
+                                       self.mounts.asgi_apps)
+            stack = [entry(layer) for layer in _part(middleware, handlers, "middleware", ())]
+        except ValueError as exc:
+            self.close()
+            raise ContractError([str(exc)]) from exc
+        self.access_log: AccessLog | None = None
         if settings.cors_enabled:
-            self._app = CORSMiddleware(self.pipeline.handle, settings)
-        self.access_log = AccessLog(self._app) if settings.access_log else None
-        if self.access_log is not None:
-            self._app = self.access_log
+            stack.insert(0, Entry("charter.cors", functools.partial(CORSMiddleware,
+                                                                    settings=settings)))
+        if settings.access_log:
+            stack.insert(0, Entry("charter.access_log", self._logged))
+        self.middleware = [layer.name for layer in stack]
+        """The middleware stack, by name, the outermost first."""
+        self._app: ASGIApp = fold(self._dispatch if self.mounts.prefixes else self.pipeline.handle,
+                                  stack)
+
+    def _logged(self, app: ASGIApp) -> ASGIApp:
+        self.access_log = AccessLog(app)
+        return self.access_log
+
+    async def _dispatch(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """A mounted app's prefix to that app; the rest to the spec's routes."""
+        found = self.mounts.find(scope)
+        if found is None:
+            await self.pipeline.handle(scope, receive, send)
+        else:
+            await self.mounts.dispatch(*found, scope, receive, send)
+
+    async def _fallback(self, scope: Scope, receive: Receive, send: Send) -> bool:
+        """A GET or HEAD no route matched: Charter's pages, then the static files."""
+        page = self._builtin(scope)
+        if page is not None:
+            await page.send(send, head=scope["method"] == "HEAD")
+            return True
+        return self.static is not None and await self.static.serve(scope, receive, send)
 
     def _open_data(self, model: DataModel, settings: Settings,
                    classes: Mapping[str, type[Repository]]) -> dict[str, Any]:
@@ -204,12 +251,19 @@ class App:
         while True:
             message = await receive()
             if message["type"] == "lifespan.startup":
+                try:
+                    await self.lifecycle.start()
+                except RuntimeError as exc:
+                    logger.error("%s", exc)
+                    await send({"type": "lifespan.startup.failed", "message": str(exc)})
+                    return
                 # Everything built at start-up lives as long as the process: keeping it out of
                 # the garbage collector's scans makes every request cheaper (about 10%).
                 gc.collect()
                 gc.freeze()
                 await send({"type": "lifespan.startup.complete"})
             elif message["type"] == "lifespan.shutdown":
+                await self.lifecycle.stop()
                 self.close()
                 await send({"type": "lifespan.shutdown.complete"})
                 return
@@ -227,6 +281,13 @@ class App:
                     close()
                 except Exception:
                     logger.exception("closing service %r failed", name)
+
+
+def _part(given: Any, handlers: Handlers | None, name: str, default: Any) -> Any:
+    """An App argument: as given, else the handlers package's attribute `name`, else `default`."""
+    if given is not None:
+        return given
+    return getattr(handlers.root, name, default) if handlers is not None else default
 
 
 def _settings_checked(settings: Settings) -> TrustedProxies:

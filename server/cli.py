@@ -7,6 +7,7 @@ import asyncio
 import copy
 import functools
 import gc
+import importlib
 import importlib.metadata
 import os
 import sys
@@ -58,6 +59,9 @@ def _parser() -> argparse.ArgumentParser:
     common.add_argument("--allow-unbound", action="store_true",
                         help="serve operations without a handler as 501 instead of refusing")
     serve = commands.add_parser("serve", parents=[common], help="serve the API")
+    serve.add_argument("app", nargs="?",
+                       help="module:attribute of a server.App to serve, as uvicorn names apps "
+                            "(default: one built from the settings and the handlers package)")
     serve.add_argument("--host", help="the address to listen on (default: CHARTER_HOST, else "
                                       "127.0.0.1)")
     serve.add_argument("--port", type=_port,
@@ -112,6 +116,24 @@ def _build(settings: Settings) -> App | None:
         return None
 
 
+def _imported(target: str) -> App | None:
+    """The App object `module:attribute` names (the module builds it as it is imported)."""
+    module_name, _, attribute = target.partition(":")
+    try:
+        module = importlib.import_module(module_name)
+    except SpecError as exc:
+        _report(exc.problems)
+        return None
+    except ImportError as exc:
+        _report([f"cannot import {module_name!r} to serve {target!r}: {exc}"])
+        return None
+    app = getattr(module, attribute or "app", None)
+    if not isinstance(app, App):
+        _report([f"{target!r} is {type(app).__name__}, not a server.App"])
+        return None
+    return app
+
+
 def _report(problems: list[str]) -> None:
     noun = "problem" if len(problems) == 1 else "problems"
     print(f"charter: cannot start, {len(problems)} {noun}:", file=sys.stderr)
@@ -125,7 +147,8 @@ def _serve(settings: Settings, args: argparse.Namespace) -> int:
     if not 1 <= settings.port <= 65535:  # CHARTER_PORT; --port is checked as it is parsed
         _report([f"CHARTER_PORT {settings.port} is not a TCP port (1 to 65535)"])
         return 2
-    app = _build(settings)  # fail fast, with the full report, before starting workers
+    # Fail fast, with the full report, before starting workers.
+    app = _imported(args.app) if args.app else _build(settings)
     if app is None:
         return 1
     pending = _pending(app)
@@ -140,7 +163,8 @@ def _serve(settings: Settings, args: argparse.Namespace) -> int:
         # Each worker (or reloaded) process builds its own from the environment; this one
         # keeps none, so as not to hold a second copy of everything while serving.
         app.close()
-        served = "server.cli:create_reloaded_app" if settings.reload else "server.app:create_app"
+        served = ("server.cli:create_reloaded_app" if settings.reload and not args.app
+                  else args.app or "server.app:create_app")
         app = None
         gc.collect()
         for key, value in {"CHARTER_SPEC": str(settings.spec), "CHARTER_HANDLERS": settings.handlers,
@@ -153,7 +177,8 @@ def _serve(settings: Settings, args: argparse.Namespace) -> int:
     # would replace the peer's address with X-Forwarded-For's, and the app could then no longer
     # tell that the request came through a trusted proxy.
     protocol = functools.partial(HeadLimitedProtocol, limits=HeadLimits.from_settings(settings))
-    uvicorn.run(served, factory=isinstance(served, str), host=settings.host, port=settings.port,
+    uvicorn.run(served, factory=isinstance(served, str) and not args.app,
+                host=settings.host, port=settings.port,
                 workers=settings.workers if settings.workers > 1 else None,
                 reload=settings.reload, **watched,
                 log_level="info", access_log=False, log_config=_log_config(),

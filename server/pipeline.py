@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 import os
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from types import MappingProxyType
 from typing import Any
 
@@ -93,14 +93,19 @@ class _BodyDeadlines:
         self._timer = loop.call_later(1.0, self._expire) if self._reads else None
 
 
+Fallback = Callable[[Scope, Receive, Send], Awaitable[bool]]
+
+
 class Pipeline:
     """Serves requests for the compiled operations. Built once; `handle` runs per request."""
 
     def __init__(self, router: Router[Operation], settings: Settings,
                  services: Mapping[str, Any],
-                 pages: Callable[[Scope], Response | None] = lambda scope: None) -> None:
+                 fallback: Fallback | None = None) -> None:
+        """`fallback` answers a GET or HEAD no route of the spec matched, if it can (Charter's
+        pages, static files): True when it sent a response."""
         self.router = router
-        self.pages = pages
+        self.fallback = fallback
         self.settings = settings
         self.services = services
         self.max_body_size = settings.max_body_size
@@ -122,11 +127,11 @@ class Pipeline:
             try:
                 operation, path_params = self.router.find_route(method, path)
             except (EndpointNotFound, MethodNotAllowed):
-                # Charter's own pages (the published spec, the explorer) yield to the spec's.
-                page = self.pages(scope) if method in ("GET", "HEAD") else None
-                if page is None:
+                # Charter's own pages (the published spec, the explorer) and static files
+                # yield to the spec's routes.
+                if (self.fallback is None or method not in ("GET", "HEAD")
+                        or not await self.fallback(scope, receive, send)):
                     raise
-                await page.send(send, head=method == "HEAD")
                 return
             if "content-length" in headers or "transfer-encoding" in headers:
                 request.body = await self.read_body(receive, headers)

@@ -193,6 +193,33 @@ def test_serve_starts_once_migrated(capsys: pytest.CaptureFixture[str],
     assert capsys.readouterr().err == ""
 
 
+def test_serve_serves_an_app_object_a_module_names(
+        capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch,
+        tmp_path: Path) -> None:
+    import uvicorn
+
+    (tmp_path / "composed_app.py").write_text(
+        "from server import App\n"
+        f"app = App(spec='spec', handlers='handlers', allow_unbound=True, migrate=True,\n"
+        f"          database_url='sqlite:///{tmp_path}/app.db')\n"
+        "not_an_app = 3\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    started: list[tuple[object, dict[str, object]]] = []
+    monkeypatch.setattr(uvicorn, "run", lambda app, **kwargs: started.append((app, kwargs)))
+    assert main(["serve", "composed_app:app"]) == 0
+    import composed_app  # type: ignore[import-not-found]
+
+    assert [(app, kw["factory"]) for app, kw in started] == [(composed_app.app, False)]
+    assert main(["serve", "composed_app:app", "--workers", "2"]) == 0
+    assert [(app, kw["factory"], kw["workers"]) for app, kw in started[1:]] == [
+        ("composed_app:app", False, 2)]
+    assert main(["serve", "composed_app:not_an_app"]) == 1
+    assert main(["serve", "no_such_module:app"]) == 1
+    err = capsys.readouterr().err
+    assert "'composed_app:not_an_app' is int, not a server.App" in err
+    assert "cannot import 'no_such_module' to serve 'no_such_module:app'" in err
+
+
 def test_serve_bounds_what_uvicorn_would_leave_unbounded(monkeypatch: pytest.MonkeyPatch) -> None:
     import functools
 

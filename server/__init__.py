@@ -1,63 +1,60 @@
-"""Charter: an OpenAPI-first contract server. What users import lives here.
+"""Charter: an OpenAPI-first contract server. What users import lives here, and only that.
 
 The data layer's names load when first used (`from server import Repository`), so that a spec
-without entities never imports SQLAlchemy, Alembic or a database driver.
+without entities never imports SQLAlchemy, Alembic or a database driver. Every name here says
+it is `server`'s (`__module__`), wherever it is defined.
 """
 
 import importlib as _importlib
 import typing as _typing
 
-from server.app import App, ContractError, create_app
+from server.app import App
 from server.bodies import UploadFile
 from server.errors import (
     BadRequest,
     Conflict,
+    ContractError,
+    DatabaseUnavailable,
+    EndpointNotFound,
     EntityNotFound,
+    ForeignKeyViolation,
+    HeadersTooLarge,
     HttpError,
+    InternalServerError,
     InvalidParameterValue,
+    InvalidReference,
+    InvalidValue,
+    MalformedRequestBody,
+    MethodNotAllowed,
     MissingRequiredParameter,
     NotFound,
+    NotImplementedYet,
+    PayloadTooLarge,
     PreconditionFailed,
+    RequestTimeout,
+    ResponseValidationFailed,
+    SchemaNotMigrated,
     ServiceUnavailable,
     UniqueViolation,
     UnprocessableEntity,
+    UnsupportedMediaType,
+    ValidationFailed,
 )
 from server.interceptors import InvocationContext
 from server.requests import Request
 from server.responses import Response
 from server.settings import Settings
-from server.spec import Spec, SpecError, load_spec
 
 if _typing.TYPE_CHECKING:
     from server.data.controllers import CrudController, RelationController
-    from server.data.database import Database
-    from server.data.filters import Filters
-    from server.data.model import DataModel, read_model
     from server.data.repository import Repositories, Repository
 
 _DATA_LAYER = {
     "CrudController": "server.data.controllers",
     "RelationController": "server.data.controllers",
-    "Database": "server.data.database",
-    "Filters": "server.data.filters",
-    "DataModel": "server.data.model",
-    "read_model": "server.data.model",
     "Repositories": "server.data.repository",
     "Repository": "server.data.repository",
 }
-
-
-def __getattr__(name: str) -> _typing.Any:
-    module = _DATA_LAYER.get(name)
-    if module is None:
-        raise AttributeError(f"module 'server' has no attribute {name!r}")
-    value = getattr(_importlib.import_module(module), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted({*globals(), *_DATA_LAYER})
 
 __all__ = [
     "App",
@@ -65,29 +62,60 @@ __all__ = [
     "Conflict",
     "ContractError",
     "CrudController",
-    "DataModel",
-    "Database",
+    "DatabaseUnavailable",
+    "EndpointNotFound",
     "EntityNotFound",
-    "Filters",
+    "ForeignKeyViolation",
+    "HeadersTooLarge",
     "HttpError",
+    "InternalServerError",
     "InvalidParameterValue",
+    "InvalidReference",
+    "InvalidValue",
     "InvocationContext",
+    "MalformedRequestBody",
+    "MethodNotAllowed",
     "MissingRequiredParameter",
     "NotFound",
+    "NotImplementedYet",
+    "PayloadTooLarge",
     "PreconditionFailed",
     "RelationController",
     "Repositories",
     "Repository",
     "Request",
+    "RequestTimeout",
     "Response",
+    "ResponseValidationFailed",
+    "SchemaNotMigrated",
     "ServiceUnavailable",
     "Settings",
-    "Spec",
-    "SpecError",
     "UniqueViolation",
     "UnprocessableEntity",
+    "UnsupportedMediaType",
     "UploadFile",
-    "create_app",
-    "load_spec",
-    "read_model",
+    "ValidationFailed",
 ]
+
+
+def _exported(value: _typing.Any) -> _typing.Any:
+    value.__module__ = "server"
+    return value
+
+
+def __getattr__(name: str) -> _typing.Any:
+    module = _DATA_LAYER.get(name)
+    if module is None:
+        raise AttributeError(f"module 'server' has no attribute {name!r}")
+    value = _exported(getattr(_importlib.import_module(module), name))
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *_DATA_LAYER})
+
+
+for _name in __all__:
+    if _name not in _DATA_LAYER:
+        _exported(globals()[_name])

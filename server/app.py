@@ -14,6 +14,7 @@ from server.access import AccessLog
 from server.binding import Binder, Handlers
 from server.cors import CORSMiddleware, cors_problems
 from server.data.entities import EXTENSIONS, declares_entities
+from server.errors import ContractError
 from server.explorer import Explorer
 from server.forwarded import TrustedProxies, base_url
 from server.lifecycle import Lifecycle
@@ -27,7 +28,7 @@ from server.responses import Response
 from server.routing import Router
 from server.security import unenforced_security
 from server.settings import Settings
-from server.spec import Spec, SpecError, base_path, load_spec, normal_base_path
+from server.spec import Spec, base_path, load_spec, normal_base_path
 from server.types import ASGIApp, Receive, Scope, Send
 from server.validation import SchemaValidators
 
@@ -36,10 +37,6 @@ if TYPE_CHECKING:
     from server.data.repository import Repositories, Repository
 
 logger = logging.getLogger("charter")
-
-
-class ContractError(SpecError):
-    """The spec, the handlers and the settings do not fit together; `problems` lists every fault."""
 
 
 class App:

@@ -141,7 +141,7 @@ def compile_body(
     {'title': 'milk'}
     >>> parser.parse("text/plain", b"milk")
     Traceback (most recent call last):
-    server.errors.UnsupportedMediaType: Content-type text/plain does not match [application/json].
+    server.UnsupportedMediaType: Content-type text/plain does not match [application/json].
     """
     if request_body is None:
         return None

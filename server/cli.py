@@ -19,9 +19,9 @@ from server.app import App
 from server.binding import unbound_handlers
 from server.connections import HeadLimitedProtocol, HeadLimits
 from server.data.entities import read_entities
-from server.errors import HttpError
+from server.errors import ContractError, HttpError
 from server.settings import Settings
-from server.spec import SPEC_SUFFIXES, Spec, SpecError, load_spec, unreferenced_files
+from server.spec import SPEC_SUFFIXES, Spec, load_spec, unreferenced_files
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -111,7 +111,7 @@ def _integer(text: str) -> int:
 def _build(settings: Settings) -> App | None:
     try:
         return App(settings)
-    except SpecError as exc:
+    except ContractError as exc:
         _report(exc.problems)
         return None
 
@@ -121,7 +121,7 @@ def _imported(target: str) -> App | None:
     module_name, _, attribute = target.partition(":")
     try:
         module = importlib.import_module(module_name)
-    except SpecError as exc:
+    except ContractError as exc:
         _report(exc.problems)
         return None
     except ImportError as exc:
@@ -293,7 +293,7 @@ def _spec(settings: Settings, args: argparse.Namespace) -> int:
 def _migrate(settings: Settings, args: argparse.Namespace) -> int:
     try:
         document = load_spec(settings.spec).document
-    except SpecError as exc:
+    except ContractError as exc:
         _report(exc.problems)
         return 1
     entities, problems = read_entities(document)

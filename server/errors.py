@@ -1,5 +1,6 @@
 """The HTTP error hierarchy, and the one writer that turns any error into a response body.
 
+    ContractError                      (at start-up: nothing is served)
     HttpError                          500 InternalServerError
     ├── BadRequest                     400 BadRequestError
     │   ├── MissingRequiredParameter       MISSING_REQUIRED_PARAMETER
@@ -47,6 +48,15 @@ logger = logging.getLogger("charter")
 INVALID_BODY_MESSAGE = (
     "The request body is invalid. See error object `details` property for more info."
 )
+
+
+class ContractError(Exception):
+    """The spec, the handlers and the settings do not fit together: nothing is served.
+    `problems` names every fault, each with its file and place where it has one."""
+
+    def __init__(self, problems: list[str]) -> None:
+        self.problems = problems
+        super().__init__("\n".join(problems))
 
 
 class HttpError(Exception):

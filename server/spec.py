@@ -22,6 +22,7 @@ import orjson
 import yaml
 
 from server.dialect import SCHEMA_LISTS, SCHEMA_MAPS, SCHEMA_VALUED
+from server.errors import ContractError
 from server.jsontext import load_json
 from server.precheck import passes
 from server.refs import RefError, escape, pointer, resolve_pointer, unescape
@@ -39,12 +40,8 @@ _SCHEMA_VALUED = SCHEMA_VALUED | {"additionalItems", "contentSchema"}
 _SCHEMA_MAPS = SCHEMA_MAPS | {"definitions"}
 
 
-class SpecError(Exception):
+class SpecError(ContractError):
     """The spec cannot be served. `problems` names every fault found, each with file and place."""
-
-    def __init__(self, problems: list[str]) -> None:
-        self.problems = problems
-        super().__init__("\n".join(problems))
 
 
 @dataclass(frozen=True)

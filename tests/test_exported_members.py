@@ -1,17 +1,50 @@
-"""The public surface: `server.__all__` is sorted, complete and importable."""
+"""The public surface: exactly what users import, each name `server`'s own."""
 
 from __future__ import annotations
 
+import subprocess
+import sys
+
 import server
+from server import errors
+
+PUBLIC = [
+    "App", "BadRequest", "Conflict", "ContractError", "CrudController", "DatabaseUnavailable",
+    "EndpointNotFound", "EntityNotFound", "ForeignKeyViolation", "HeadersTooLarge", "HttpError",
+    "InternalServerError", "InvalidParameterValue", "InvalidReference", "InvalidValue",
+    "InvocationContext", "MalformedRequestBody", "MethodNotAllowed", "MissingRequiredParameter",
+    "NotFound", "NotImplementedYet", "PayloadTooLarge", "PreconditionFailed",
+    "RelationController", "Repositories", "Repository", "Request", "RequestTimeout", "Response",
+    "ResponseValidationFailed", "SchemaNotMigrated", "ServiceUnavailable", "Settings",
+    "UniqueViolation", "UnprocessableEntity", "UnsupportedMediaType", "UploadFile",
+    "ValidationFailed",
+]
 
 
-def test_all_is_sorted_and_importable() -> None:
-    assert server.__all__ == sorted(server.__all__)
+def test_all_is_exactly_the_public_surface() -> None:
+    assert server.__all__ == PUBLIC
+
+
+def test_every_name_is_servers_own() -> None:
     for name in server.__all__:
-        assert getattr(server, name) is not None
+        value = getattr(server, name)
+        assert value.__module__ == "server", name
+        assert value.__name__ == name
 
 
-def test_public_names_are_all_exported() -> None:
+def test_every_http_error_is_exported() -> None:
+    http_errors = {name for name, value in vars(errors).items()
+                   if isinstance(value, type) and issubclass(value, errors.HttpError)}
+    assert http_errors <= set(server.__all__)
+
+
+def test_nothing_else_is_public() -> None:
     public = {name for name in dir(server) if not name.startswith("_")}
     modules = {name for name in public if type(getattr(server, name)) is type(server)}
     assert public - modules == set(server.__all__)
+
+
+def test_start_up_internals_are_not_exported() -> None:
+    done = subprocess.run([sys.executable, "-c", "from server import load_spec"],
+                          capture_output=True, text=True, timeout=60, check=False)
+    assert "cannot import name 'load_spec'" in done.stderr

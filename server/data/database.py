@@ -113,7 +113,7 @@ class Database:
     >>> with db.write() as connection:
     ...     _ = connection.exec_driver_sql("INSERT INTO note VALUES (1)")
     Traceback (most recent call last):
-    server.errors.UniqueViolation: A row with the same id already exists.
+    server.UniqueViolation: A row with the same id already exists.
     >>> db.close()
     """
 

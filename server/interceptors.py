@@ -81,18 +81,21 @@ def _names(value: Any) -> list[str]:
 
 
 def compile_chain(names: Sequence[str], handlers: Handlers | None,
-                  dependencies: Iterable[str]) -> tuple[list[_Interceptor], list[str]]:
+                  dependencies: Iterable[str]) -> tuple[list[_Interceptor], list[str], list[str]]:
     """The interceptors named, each found in the handlers package and checked: an async
-    callable taking `(context, call_next)`, its class constructible by injection."""
+    callable taking `(context, call_next)`, its class constructible by injection. Returns the
+    chain, the problems, and those of the problems that are interceptors not written yet (which
+    `--allow-unbound` lets the server start without, as it does unwritten handlers)."""
     chain: list[_Interceptor] = []
     problems: list[str] = []
+    missing: list[str] = []
     for name in names:
         if handlers is None:
-            problems.append(f"interceptor {name!r}: there is no handlers package to find it in")
+            missing.append(f"interceptor {name!r}: there is no handlers package to find it in")
             continue
         owner, function, found = locate_callable(handlers, name)
         if function is None:
-            problems.append(f"interceptor {name!r}: {'; '.join(found)}")
+            missing.append(f"interceptor {name!r}: {'; '.join(found)}")
             continue
         if not inspect.iscoroutinefunction(function):
             problems.append(f"interceptor {name!r} must be `async def`: it is awaited with "
@@ -106,7 +109,7 @@ def compile_chain(names: Sequence[str], handlers: Handlers | None,
             problems += [f"interceptor {name!r}: {problem}" for problem in more]
             continue
         chain.append(_Interceptor(name, _method(make, function.__name__)))
-    return chain, problems
+    return chain, [*missing, *problems], missing
 
 
 def _function(function: Callable[..., Any]) -> Callable[[Request], Any]:

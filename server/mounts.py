@@ -25,7 +25,8 @@ from server.types import ASGIApp, Receive, Scope, Send
 class Mounts:
     """The mounted apps, by prefix, the longest prefix first.
 
-    >>> Mounts({"/legacy/": object()}).prefixes
+    >>> def wsgi(environ, start_response): ...
+    >>> Mounts({"/legacy/": wsgi}).prefixes
     ['/legacy']
     """
 
@@ -36,6 +37,8 @@ class Mounts:
             if normal == "/":
                 raise ValueError(f"a mount needs a path prefix, not {prefix!r}: the spec's "
                                  "routes are at the root")
+            if not callable(app):
+                raise ValueError(f"the app mounted at {prefix!r} is not an ASGI or WSGI app")
             asgi = is_asgi(app)
             entries.append((normal, app if asgi else _wsgi(app), asgi))
         self._entries = sorted(entries, key=lambda entry: -len(entry[0]))

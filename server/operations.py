@@ -165,8 +165,13 @@ def compile_operations(
                 continue
             unbound.add(label)
         interceptor_names = declared(document, raw)
-        chain, more = compile_chain(interceptor_names, handlers, dependencies)
-        if more:
+        chain, more, missing = compile_chain(interceptor_names, handlers, dependencies)
+        if settings.allow_unbound and more == missing:
+            for problem in missing:  # not written yet: served without, as unbound handlers are
+                logger.warning("WARNING: %s: %s; the operation runs without it, as "
+                               "--allow-unbound allows.", label, problem)
+            interceptor_names = [i.name for i in chain]
+        elif more:
             problems += [f"{label}: {problem}" for problem in more]
             continue
         arguments = binding.arguments if binding else {}

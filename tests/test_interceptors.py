@@ -4,6 +4,7 @@ see and change; when they do not run; the contract problems of a wrong one."""
 from __future__ import annotations
 
 import importlib
+import logging
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -189,3 +190,17 @@ def test_without_interceptors_the_handler_is_invoked_directly(
     operation: Any = app.operations[0]
     assert operation.interceptors == ()
     assert operation.invoke.__name__ != "invoke_intercepted"
+
+
+def test_under_allow_unbound_an_unwritten_interceptor_is_a_warning(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+        caplog: pytest.LogCaptureFixture) -> None:
+    (tmp_path / "openapi.yaml").write_text(SPEC)
+    monkeypatch.chdir(tmp_path)
+    with caplog.at_level(logging.WARNING, logger="charter"):
+        app = App(Settings.from_env({}, spec=tmp_path / "openapi.yaml",
+                                    handlers="not_written_yet", allow_unbound=True))
+    assert [op.interceptors for op in app.operations] == [(), ()]
+    assert "interceptor 'Audit.outer': there is no handlers package to find it in; the " \
+           "operation runs without it" in caplog.text
+    assert Client(app).get("/items/1").status_code == 501

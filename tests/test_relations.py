@@ -9,12 +9,17 @@ from __future__ import annotations
 
 import functools
 import os
+import threading
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
+from dataclasses import dataclass
 from typing import Any
 
 import pytest
 from sqlalchemy import event, func, insert, select
 
+from server.data import database as database_module
 from server.data.database import Database
 from server.data.entities import read_entities
 from server.data.relations import RelationRoutes
@@ -590,6 +595,122 @@ def test_a_bad_where_on_a_relation_route_points_into_the_where(
                           {"property": "nope"}, parameter="where")
     assert error_of(lambda: route.patch(source, {}, {"nope": 1})) == expected
     assert error_of(lambda: route.delete(source, {"nope": 1})) == expected
+
+
+# -- one pooled connection per relation write ---------------------------------------------
+
+@dataclass
+class Checkouts:
+    """The pool's checkouts by one thread: how many in all, and the most it held at once."""
+
+    total: int = 0
+    held: int = 0
+    most: int = 0
+
+
+@contextmanager
+def checkouts(database: Database) -> Iterator[Checkouts]:
+    """Counts the pooled connections the calling thread takes from `database` in the block."""
+    seen = Checkouts()
+    thread = threading.get_ident()
+
+    def checkout(*args: Any) -> None:
+        if threading.get_ident() == thread:
+            seen.total += 1
+            seen.held += 1
+            seen.most = max(seen.most, seen.held)
+
+    def checkin(*args: Any) -> None:
+        if threading.get_ident() == thread:
+            seen.held -= 1
+
+    event.listen(database.engine, "checkout", checkout)
+    event.listen(database.engine, "checkin", checkin)
+    try:
+        yield seen
+    finally:
+        event.remove(database.engine, "checkout", checkout)
+        event.remove(database.engine, "checkin", checkin)
+
+
+RELATION_WRITES: list[tuple[str, str, Callable[[RelationRoutes], Any], Any]] = [
+    ("Author", "books", lambda r: r.create(1001, {"title": "new"})[0]["authorId"], 1001),
+    ("Author", "books", lambda r: r.patch(1001, {"year": 1}, None), 2),
+    ("Author", "books", lambda r: r.delete(1001, {"title": "1a"}), 1),
+    ("Author", "profile", lambda r: r.create(1999, {"bio": "new"})[0]["authorId"], 1999),
+    ("Book", "tags", lambda r: r.create(5001, {"name": "new"})[0]["name"], "new"),
+    ("Book", "tags", lambda r: r.patch(5001, {"name": "warm"}, {"id": RED}), 1),
+    ("Book", "tags", lambda r: r.delete(5001, {"name": "red"}), 1),
+]
+
+
+@pytest.mark.parametrize(("entity", "relation", "write", "expected"), RELATION_WRITES,
+                         ids=["hasMany-create", "hasMany-patch", "hasMany-delete",
+                              "hasOne-create", "through-create", "through-patch",
+                              "through-delete"])
+def test_a_relation_write_takes_one_pooled_connection(
+        database: Database, repositories: Repositories, entity: str, relation: str,
+        write: Callable[[RelationRoutes], Any], expected: Any) -> None:
+    """The source's key is read in the write's own transaction: one connection, never two
+    held at once (with a pool of N, N such writes would each wait for a second one)."""
+    seed(database, 1, links=relation == "tags")
+    route = routes(repositories, entity, relation)
+    with checkouts(database) as seen:
+        assert write(route) == expected
+    assert (seen.total, seen.most) == (1, 1)
+
+
+@pytest.mark.timeout(60)
+def test_more_nested_writes_than_the_pool_holds_all_succeed(
+        database: Database, monkeypatch: pytest.MonkeyPatch) -> None:
+    """16 threads at once create books under their own authors and delete their own books'
+    tags, on a pool of 2 with no overflow (SQLite's own: 5, and 10 more): every one succeeds,
+    none waits out the pool's timeout, or SQLite's busy timeout, into a 503."""
+    monkeypatch.setattr(database_module, "POOL_SIZE", 2)
+    threads = 16
+    small = Database(database.url.render_as_string(hide_password=False))
+    try:
+        empty(database, METADATA)
+        with database.write() as connection:
+            connection.execute(insert(AUTHOR), [{"id": 1000 + i, "name": f"author {i}"}
+                                                for i in range(threads)])
+            connection.execute(insert(BOOK), [{"id": 5000 + i, "title": f"{i}", "authorId": None}
+                                              for i in range(threads)])
+            connection.execute(insert(TAG), [{"id": 8000 + i, "name": f"tag {i}"}
+                                             for i in range(threads)])
+            connection.execute(insert(BOOK_TAG), [{"id": 7000 + i, "bookId": 5000 + i,
+                                                   "tagId": 8000 + i} for i in range(threads)])
+        repositories = Repositories(ENTITIES, METADATA.tables, small)
+        books, tags = routes(repositories, "Author", "books"), routes(repositories, "Book", "tags")
+        start = threading.Barrier(threads)
+
+        def nested_writes(i: int) -> tuple[int, int]:
+            start.wait(timeout=30)
+            return books.create(1000 + i, {"title": f"new {i}"})[0]["authorId"], tags.delete(
+                5000 + i, None)
+
+        with ThreadPoolExecutor(threads) as pool:
+            done = list(pool.map(nested_writes, range(threads)))
+        assert done == [(1000 + i, 1) for i in range(threads)]
+        assert repositories["Tag"].count() == 0
+        assert repositories["Book"].count() == 2 * threads
+    finally:
+        small.close()
+
+
+def test_a_has_many_through_delete_works_on_in_memory_sqlite() -> None:
+    """`sqlite://` is one connection for every thread: a second checkout inside the delete's
+    transaction would begin a transaction within it (an OperationalError, a 500)."""
+    database = Database("sqlite://")
+    try:
+        with database.write() as connection:
+            METADATA.create_all(connection)
+        seed(database, 1)
+        repositories = Repositories(ENTITIES, METADATA.tables, database)
+        assert routes(repositories, "Book", "tags").delete(5001, None) == 2
+        assert links(database) == [(5002, GREEN)]
+    finally:
+        database.close()
 
 
 def test_the_seed_holds_what_the_expectations_assume(database: Database) -> None:

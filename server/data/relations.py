@@ -280,7 +280,9 @@ class RelationRoutes:
 
     def find(self, id_: Any, filter_: Mapping[str, Any] | None) -> list[Item]:
         """`GET /sources/{id}/targets`: the related items, filtered."""
-        condition = self._condition(self._source_key(id_))
+        with self.source.database.read() as connection:
+            key = self._source_key(connection, id_)
+        condition = self._condition(key)
         return self.target.find_where(filter_, condition, Source("filter", filter_))
 
     def get(self, id_: Any, filter_: Mapping[str, Any] | None = None) -> tuple[Item, str]:
@@ -295,10 +297,10 @@ class RelationRoutes:
             if key is None:
                 raise EntityNotFound(relation.target, None)
             return self.target.read_by_id(key, filter_)
-        key = self._source_key(id_)
         source = Source("filter", filter_)
-        filter_ = self.target.check_filter(filter_, source)
         with self.target.database.read() as connection:
+            key = self._source_key(connection, id_)
+            filter_ = self.target.check_filter(filter_, source)
             rows = self.target.select_rows(connection, {**filter_, "limit": 1}, source,
                                            self._condition(key))
             if not rows:
@@ -309,8 +311,8 @@ class RelationRoutes:
     def create(self, id_: Any, data: Mapping[str, Any]) -> tuple[Item, str]:
         """`POST /sources/{id}/targets`: a new item, linked to the source, and its ETag."""
         relation = self.relation
-        key = self._source_key(id_)
         with self.target.database.write() as connection:
+            key = self._source_key(connection, id_)
             if relation.through is None:
                 item = self.target.insert(connection, {**data, relation.key_to: key})
             else:
@@ -323,35 +325,41 @@ class RelationRoutes:
     def patch(self, id_: Any, data: Mapping[str, Any], where: Mapping[str, Any] | None) -> int:
         """`PATCH /sources/{id}/targets?where=`: update the related items; the link stays."""
         relation = self.relation
-        condition = self._condition(self._source_key(id_))
         if relation.through is None:
             data = {k: v for k, v in data.items() if k != relation.key_to}
-        return self.target.update_where(data, where, condition, Source("where", where))
+        with self.target.database.write() as connection:
+            condition = self._condition(self._source_key(connection, id_))
+            return self.target.update_rows(connection, data, where, condition,
+                                           Source("where", where))
 
     def delete(self, id_: Any, where: Mapping[str, Any] | None) -> int:
         """`DELETE /sources/{id}/targets?where=`: delete the related items (and their links)."""
         relation = self.relation
-        condition = self._condition(self._source_key(id_))
-        if relation.through is None or self.through is None:
-            return self.target.delete_where(where, condition, Source("where", where))
         source = Source("where", where)
-        conditions = self.target.conditions(where, source, condition)
-        column = self.target.table.c[relation.key_to]
         with self.target.database.write("delete") as connection:
+            key = self._source_key(connection, id_)
+            condition = self._condition(key)
+            if relation.through is None or self.through is None:
+                return self.target.delete_rows(connection, where, condition, source)
+            conditions = self.target.conditions(where, source, condition)
+            column = self.target.table.c[relation.key_to]
             ids = list(connection.execute(select(column).where(*conditions)).scalars())
             link = self.through.table.c[relation.through.key_to]
             owner = self.through.table.c[relation.through.key_from]
             for start in range(0, len(ids), BATCH):
                 batch = ids[start:start + BATCH]
                 connection.execute(self.through.table.delete().where(
-                    owner == self._source_key(id_), link.in_(batch)))
+                    owner == key, link.in_(batch)))
                 connection.execute(self.target.table.delete().where(column.in_(batch)))
         return len(ids)
 
-    def _source_key(self, id_: Any) -> Any:
-        """The source's key value for the item with this id; 404 when there is no such item."""
-        with self.source.database.read() as connection:
-            row = self.source.load(connection, id_)
+    def _source_key(self, connection: Connection, id_: Any) -> Any:
+        """The source's key value for the item with this id; 404 when there is no such item.
+
+        A write reads it on its own transaction's connection: a second pooled connection held
+        while the first waits would let N writes starve a pool of N (no overflow) into 503s.
+        """
+        row = self.source.load(connection, id_)
         if row is None:
             raise EntityNotFound(self.relation.source, id_)
         return row.get(self.relation.key_from)

@@ -256,17 +256,39 @@ class Repository:
         self._validate(data, whole=False)
         values = self._values({k: v for k, v in data.items() if k != self.entity.id})
         with self.database.write() as connection:
-            if not values:  # nothing to change, but LoopBack still counts the matches
-                query = select(func.count()).select_from(self.table).where(*conditions)
-                return int(connection.execute(query).scalar_one())
-            result = connection.execute(update(self.table).where(*conditions).values(values))
-            return int(result.rowcount)
+            return self._update(connection, conditions, values)
 
     def delete_where(self, where: Mapping[str, Any] | None, condition: ColumnElement[bool] | None,
                      source: Source) -> int:
         conditions = self.conditions(where, source, condition)
         with self.database.write("delete") as connection:
-            return int(connection.execute(delete(self.table).where(*conditions)).rowcount)
+            return self._delete(connection, conditions)
+
+    # -- the same, on an open transaction ----------------------------------------------------
+
+    def update_rows(self, connection: Connection, data: Mapping[str, Any],
+                    where: Mapping[str, Any] | None, condition: ColumnElement[bool] | None,
+                    source: Source) -> int:
+        """`update_where` on a transaction the caller holds."""
+        conditions = self.conditions(where, source, condition)
+        values = self._values({k: v for k, v in data.items() if k != self.entity.id})
+        return self._update(connection, conditions, values)
+
+    def delete_rows(self, connection: Connection, where: Mapping[str, Any] | None,
+                    condition: ColumnElement[bool] | None, source: Source) -> int:
+        """`delete_where` on a transaction the caller holds."""
+        return self._delete(connection, self.conditions(where, source, condition))
+
+    def _update(self, connection: Connection, conditions: list[ColumnElement[bool]],
+                values: Mapping[str, Any]) -> int:
+        if not values:  # nothing to change, but LoopBack still counts the matches
+            query = select(func.count()).select_from(self.table).where(*conditions)
+            return int(connection.execute(query).scalar_one())
+        result = connection.execute(update(self.table).where(*conditions).values(values))
+        return int(result.rowcount)
+
+    def _delete(self, connection: Connection, conditions: list[ColumnElement[bool]]) -> int:
+        return int(connection.execute(delete(self.table).where(*conditions)).rowcount)
 
     # -- rows -------------------------------------------------------------------------------
 

@@ -96,7 +96,7 @@ class RelationController:
         return item
 
     def create(self, id_: Any, body: dict[str, Any]) -> Item:
-        return self.routes.create(id_, body)[0]
+        return self.routes.create(id_, body)
 
     def patch(self, id_: Any, body: dict[str, Any],
               where: dict[str, Any] | None = None) -> dict[str, int]:

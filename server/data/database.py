@@ -38,6 +38,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager, nullcontext
+from contextvars import ContextVar
 from pathlib import Path
 from typing import Any, Literal, TypeVar, cast
 
@@ -102,6 +103,10 @@ _DRIVERS = {"postgres": "postgresql+psycopg", "postgresql": "postgresql+psycopg"
 _DRIVER_MODULES = frozenset({"sqlite3", "psycopg", "psycopg2", "pymysql", "MySQLdb", "mysql",
                              "mariadb"})
 
+
+_OPEN: ContextVar[tuple[Database, Connection] | None] = ContextVar("charter_transaction",
+                                                                 default=None)
+"""The write transaction open in this context, which nested reads and writes join."""
 
 class Database:
     """One database, opened from a URL: an engine, and the translation of its faults into HTTP errors.
@@ -177,7 +182,12 @@ class Database:
 
     @contextmanager
     def read(self) -> Iterator[Connection]:
-        """A connection for reads; whatever it did is rolled back when the block ends."""
+        """A connection for reads; whatever it did is rolled back when the block ends. Inside
+        a `write` of this database (in the same context), that transaction's connection."""
+        joined = _OPEN.get()
+        if joined is not None and joined[0] is self:
+            yield joined[1]
+            return
         with self._translated("read"), self._turn(), self.engine.connect() as connection:
             yield connection
 
@@ -185,14 +195,26 @@ class Database:
     def write(self, action: Literal["write", "delete"] = "write") -> Iterator[Connection]:
         """One transaction: committed when the block ends, rolled back if it raises.
 
+        A `write` inside another of this database (in the same context: a relation route
+        calling the target's `create`, an override calling `super()`) joins it: one
+        transaction, one pooled connection, committed or rolled back by the outermost.
+
         `action` says what a foreign-key fault means: on "write" the row refers to a missing
         one (422), on "delete" other rows still refer to it (409).
         """
+        joined = _OPEN.get()
+        if joined is not None and joined[0] is self:
+            yield joined[1]
+            return
         with self._translated(action), self._turn(), self.engine.connect() as connection:
             if self.dialect == "sqlite":
                 connection.execution_options(**{WRITE_LOCK: True})
             with connection.begin():
-                yield connection
+                token = _OPEN.set((self, connection))
+                try:
+                    yield connection
+                finally:
+                    _OPEN.reset(token)
 
     def close(self) -> None:
         self.engine.dispose()

@@ -308,40 +308,44 @@ class RelationRoutes:
             tag = self.target.etag(rows[0])
             return self.target.present(connection, rows, filter_, source)[0], tag
 
-    def create(self, id_: Any, data: Mapping[str, Any]) -> tuple[Item, str]:
-        """`POST /sources/{id}/targets`: a new item, linked to the source, and its ETag."""
+    def create(self, id_: Any, data: Mapping[str, Any]) -> Item:
+        """`POST /sources/{id}/targets`: a new item, linked to the source. The target's
+        repository `create`s it (and the link's, for hasManyThrough), in the transaction that
+        read the source: an override of `create` catches this path too."""
         relation = self.relation
         with self.target.database.write() as connection:
             key = self._source_key(connection, id_)
             if relation.through is None:
-                item = self.target.insert(connection, {**data, relation.key_to: key})
-            else:
-                assert self.through is not None
-                item = self.target.insert(connection, data)
-                self.through.insert(connection, {relation.through.key_from: key,
-                                                 relation.through.key_to: item[relation.key_to]})
-        return self.target.visible_only(item), self.target.etag(item)
+                return self.target.create({**data, relation.key_to: key})
+            assert self.through is not None
+            item = self.target.create(data)
+            self.through.create({relation.through.key_from: key,
+                                 relation.through.key_to: item[relation.key_to]})
+            return item
 
     def patch(self, id_: Any, data: Mapping[str, Any], where: Mapping[str, Any] | None) -> int:
-        """`PATCH /sources/{id}/targets?where=`: update the related items; the link stays."""
+        """`PATCH /sources/{id}/targets?where=`: update the related items; the link stays.
+        As LoopBack's, through the target repository's `update_all`, `where` constrained to the
+        source's items (for a hasManyThrough, on the rows directly)."""
         relation = self.relation
-        if relation.through is None:
-            data = {k: v for k, v in data.items() if k != relation.key_to}
+        source = Source("where", where)
         with self.target.database.write() as connection:
-            condition = self._condition(self._source_key(connection, id_))
-            return self.target.update_rows(connection, data, where, condition,
-                                           Source("where", where))
+            key = self._source_key(connection, id_)
+            if relation.through is None:
+                data = {k: v for k, v in data.items() if k != relation.key_to}
+                return self.target.update_all(data, self._constrained(where, source, key))
+            return self.target.update_where(data, where, self._condition(key), source)
 
     def delete(self, id_: Any, where: Mapping[str, Any] | None) -> int:
-        """`DELETE /sources/{id}/targets?where=`: delete the related items (and their links)."""
+        """`DELETE /sources/{id}/targets?where=`: delete the related items (and their links);
+        through the target repository's `delete_all`, but for a hasManyThrough's."""
         relation = self.relation
         source = Source("where", where)
         with self.target.database.write("delete") as connection:
             key = self._source_key(connection, id_)
-            condition = self._condition(key)
             if relation.through is None or self.through is None:
-                return self.target.delete_rows(connection, where, condition, source)
-            conditions = self.target.conditions(where, source, condition)
+                return self.target.delete_all(self._constrained(where, source, key))
+            conditions = self.target.conditions(where, source, self._condition(key))
             column = self.target.table.c[relation.key_to]
             ids = list(connection.execute(select(column).where(*conditions)).scalars())
             link = self.through.table.c[relation.through.key_to]
@@ -352,6 +356,14 @@ class RelationRoutes:
                     owner == key, link.in_(batch)))
                 connection.execute(self.target.table.delete().where(column.in_(batch)))
         return len(ids)
+
+    def _constrained(self, where: Mapping[str, Any] | None, source: Source,
+                     key: Any) -> dict[str, Any]:
+        """`where` narrowed to the source's items (LoopBack's `constrainWhere`), once `where`
+        itself is checked, so that a fault in it is named where the client wrote it."""
+        self.target.conditions(where, source, None)
+        own = {self.relation.key_to: key}
+        return {"and": [dict(where), own]} if where else own
 
     def _source_key(self, connection: Connection, id_: Any) -> Any:
         """The source's key value for the item with this id; 404 when there is no such item.

@@ -264,21 +264,6 @@ class Repository:
         with self.database.write("delete") as connection:
             return self._delete(connection, conditions)
 
-    # -- the same, on an open transaction ----------------------------------------------------
-
-    def update_rows(self, connection: Connection, data: Mapping[str, Any],
-                    where: Mapping[str, Any] | None, condition: ColumnElement[bool] | None,
-                    source: Source) -> int:
-        """`update_where` on a transaction the caller holds."""
-        conditions = self.conditions(where, source, condition)
-        values = self._values({k: v for k, v in data.items() if k != self.entity.id})
-        return self._update(connection, conditions, values)
-
-    def delete_rows(self, connection: Connection, where: Mapping[str, Any] | None,
-                    condition: ColumnElement[bool] | None, source: Source) -> int:
-        """`delete_where` on a transaction the caller holds."""
-        return self._delete(connection, self.conditions(where, source, condition))
-
     def _update(self, connection: Connection, conditions: list[ColumnElement[bool]],
                 values: Mapping[str, Any]) -> int:
         if not values:  # nothing to change, but LoopBack still counts the matches

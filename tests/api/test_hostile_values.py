@@ -33,7 +33,7 @@ import httpx
 import pytest
 
 from server.app import App, ContractError
-from server.errors import InvalidValue
+from server.errors import UnprocessableEntity
 from server.settings import Settings
 from tests.api.conftest import ROOT
 from tests.client import Client
@@ -260,7 +260,7 @@ def test_the_repository_refuses_the_same(app: App, seeded: Client) -> None:
     for data, detail in REFUSED:
         for write in (todos.create, partial(todos.update_by_id, 1),
                       partial(todos.replace_by_id, 1), todos.update_all):
-            with pytest.raises(InvalidValue) as caught:
+            with pytest.raises(UnprocessableEntity) as caught:  # the schema's, or storage's
                 write(data)
             assert caught.value.details == [detail]
     assert_unchanged(seeded)

@@ -1,8 +1,13 @@
-"""The example application's handlers: none are needed.
+"""The example application's handlers: what `spec/` does not derive, and the rules it adds.
 
-Everything `spec/` declares is derived from its entities (`x-entity`, `x-crud`). A class here
-named after a derived controller (`TodoController`) that subclasses `server.CrudController`
-would serve all of Todo's operations, each method it overrides replacing one of them (and free
-to call `super()`); its constructor may ask for `todo_repository`, `repositories`, `database`
-or `settings`, and finds `self.repository` already set.
+- `summaries.py`: `GET /todo-lists/{id}/summary`, written by hand over injected repositories;
+- `todos.py`: `TodoController` (Todo's derived operations, `create` overridden) and
+  `TodoRepository` (titles trimmed on every write: REST, nested routes, scripts);
+- `timing.py`: the interceptor the spec puts around the summary (`x-interceptors`).
+
+`static` below serves `public/` (the landing page at `/`) where no route of the spec matches.
 """
+
+from pathlib import Path
+
+static = Path(__file__).resolve().parent.parent / "public"

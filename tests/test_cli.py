@@ -54,7 +54,7 @@ def test_check_reports_the_binding(capsys: pytest.CaptureFixture[str]) -> None:
     captured = capsys.readouterr()
     lines = captured.out.splitlines()
     assert lines[0] == "charter: spec/openapi.yaml (OpenAPI 3.0.3) with handlers 'handlers'"
-    assert len(lines) == 1 + 23 + 1
+    assert len(lines) == 1 + 24 + 1
     for line in (
         "  GET     /todos                         TodoController.find              "
         "-> (derived) Todo.find",
@@ -70,8 +70,11 @@ def test_check_reports_the_binding(capsys: pytest.CaptureFixture[str]) -> None:
         "-> (derived) TodoList.image.create",
     ):
         assert line in lines
-    assert all(" -> (derived) " in line for line in lines[1:-1])
-    assert lines[-1] == "charter: 23 operations bound; the contract holds."
+    # The example's own: the summary (with its interceptor) and TodoController's create.
+    assert [line.split(" -> ")[1] for line in lines[1:-1] if " -> (derived) " not in line] == [
+        "handlers.summaries.Summaries.todo_list [Timing.measure]",
+        "handlers.todos.TodoController.create"]
+    assert lines[-1] == "charter: 24 operations bound; the contract holds."
     assert captured.err == ""  # the example uses every spec file, and has no handler
 
 
@@ -134,7 +137,7 @@ def test_check_says_when_the_database_needs_migrating(capsys: pytest.CaptureFixt
     assert main(["check"]) == 0
     lines = capsys.readouterr().out.splitlines()
     assert lines[-2:] == [
-        "charter: 23 operations bound; the contract holds.",
+        "charter: 24 operations bound; the contract holds.",
         "charter: the database needs `charter migrate`: create table todo_list; "
         "create table todo; create table todo_list_image",
     ]
@@ -264,7 +267,7 @@ def test_spec_prints_the_merged_document(capsys: pytest.CaptureFixture[str]) -> 
     document = json.loads(capsys.readouterr().out)
     assert document["servers"] == [{"url": "http://127.0.0.1:8000"}]
     operations = [(method, path) for path, item in document["paths"].items() for method in item]
-    assert len(operations) == 23
+    assert len(operations) == 23 + 1  # derived, and the summary
     create = document["paths"]["/todos"]["post"]
     assert (create["operationId"], create["summary"]) == ("TodoController.create",
                                                           "Create a Todo")
@@ -455,7 +458,7 @@ def _wait_for(what: str, condition: Callable[[], bool], output: Callable[[], str
 
 @pytest.mark.slow
 def test_serve_reload_follows_spec_edits_and_says_what_they_need(tmp_path: Path) -> None:
-    for folder in ("spec", "handlers"):
+    for folder in ("spec", "handlers", "public"):
         shutil.copytree(ROOT / folder, tmp_path / folder)
     env = {"DATABASE_URL": f"sqlite:///{tmp_path}/app.db", "CHARTER_MIGRATE": "0"}
 

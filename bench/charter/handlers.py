@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from bench.store import Todo, TodoStore
+from handlers import timing
 from server.errors import EntityNotFound
 from server.settings import Settings
 
@@ -49,3 +50,20 @@ class TodoController:
     async def delete_by_id(self, id_: float) -> None:
         if not self.store.delete(id_):
             raise EntityNotFound("Todo", id_)
+
+
+class Summaries:
+    """The example's hand-written `GET /todo-lists/{id}/summary`, over the store (no scenario
+    calls it; the spec needs it bound)."""
+
+    def __init__(self, store: TodoStore) -> None:
+        self.store = store
+
+    async def todo_list(self, id_: float) -> dict[str, int]:
+        total = self.store.count({"todoListId": id_})
+        completed = self.store.count({"todoListId": id_, "isComplete": True})
+        return {"total": total, "completed": completed, "open": total - completed}
+
+
+class Timing(timing.Timing):
+    """The example's interceptor, which the spec binds around the summary."""

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterable, Iterator, Mapping
-from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any, Self
@@ -70,17 +69,21 @@ class WriteChecks:
 _SEEN: ContextVar[dict[tuple[str, Any], str] | None] = ContextVar("charter_etags", default=None)
 
 
-@contextmanager
-def etags_seen() -> Iterator[dict[tuple[str, Any], str]]:
+class etags_seen:
     """While open, each entity a repository reads by id, creates or updates by id is noted
     with the ETag of its stored state, by `(entity name, id)`: the derived controllers answer
-    with the ETag of the entity they return, whatever an override did on the way."""
-    seen: dict[tuple[str, Any], str] = {}
-    token = _SEEN.set(seen)
-    try:
-        yield seen
-    finally:
-        _SEEN.reset(token)
+    with the ETag of the entity they return, whatever an override did on the way. (A class,
+    not a generator: it opens once per derived request, and costs a third as much.)"""
+
+    __slots__ = ("seen", "token")
+
+    def __enter__(self) -> dict[tuple[str, Any], str]:
+        self.seen: dict[tuple[str, Any], str] = {}
+        self.token = _SEEN.set(self.seen)
+        return self.seen
+
+    def __exit__(self, *exc_info: object) -> None:
+        _SEEN.reset(self.token)
 
 
 def note_etag(entity: str, id_: Any, etag: str) -> None:

@@ -35,9 +35,10 @@ test: $(STAMP)
 	$(BIN)/mypy
 	$(BIN)/python -m pytest -m "not slow"
 
-# The slow set: the tests marked `slow` (the large real-world spec...), then the contract from
-# outside: schemathesis's CLI with every check and phase (examples, coverage, fuzzing, stateful)
-# against `charter serve` on a free port and a fresh SQLite database.
+# The slow set: the tests marked `slow` (the large real-world spec, schemathesis in the suite,
+# the --reload restart), then the contract from outside: schemathesis's CLI with every check and
+# phase (examples, coverage, fuzzing, stateful) against `charter serve` on a free port and a fresh
+# SQLite database.
 # schemathesis.toml says what the checks expect, and loads the hooks. CONTRACT_SECONDS is the
 # run's budget, which the phases share (coverage alone would take longer); `timeout` backs it.
 # One worker: with two threads, CPython 3.11's `ast` module races (CPython gh-106905), and

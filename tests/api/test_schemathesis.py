@@ -35,6 +35,11 @@ app = App(Settings.from_env(
 schema = schemathesis.openapi.from_asgi("/openapi.json", app)
 
 
+# About eight minutes, most of `make test`'s thirteen (2026-12-01): in the slow set, beside the
+# CLI run of every phase, which `make test-all` makes after it.
+pytestmark = pytest.mark.slow
+
+
 @pytest.fixture(scope="module", autouse=True)
 def _close_app() -> Iterator[None]:
     yield

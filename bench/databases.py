@@ -77,16 +77,7 @@ class BenchDatabase:
     def prepare(self) -> None:
         """The tables of `spec/` (by `charter migrate`), emptied, then the seeded todos."""
         self._create()
-        result = subprocess.run(
-            [sys.executable, "-m", "server", "migrate", "--spec", "spec"],
-            cwd=ROOT,
-            env={**os.environ, "DATABASE_URL": self.url},
-            capture_output=True,
-            text=True,
-            check=False,
-        )
-        if result.returncode != 0:
-            raise RuntimeError(f"charter migrate failed:\n{result.stdout}{result.stderr}")
+        migrate(self.url)
         insert = text(
             'INSERT INTO todo (title, "desc", is_complete, remind_at_address) '
             "VALUES (:title, :desc, :is_complete, :remind_at_address)"
@@ -146,3 +137,17 @@ class BenchDatabase:
                     connection.execute(text(f'CREATE DATABASE "{url.database}"'))
         finally:
             admin.dispose()
+
+
+def migrate(url: str) -> None:
+    """`charter migrate`: the database at `url` brought up to the tables of `spec/`."""
+    result = subprocess.run(
+        [sys.executable, "-m", "server", "migrate", "--spec", "spec"],
+        cwd=ROOT,
+        env={**os.environ, "DATABASE_URL": url},
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if result.returncode != 0:
+        raise RuntimeError(f"charter migrate failed:\n{result.stdout}{result.stderr}")

@@ -9,7 +9,9 @@ Three suites. `memory`: Charter, FastAPI, connexion and raw ASGI over one in-mem
 on one seeded database (`bench/databases.py`), reset before every wrk run.
 
 Every app is served by uvicorn (1 worker, uvloop, httptools, no access log) pinned to core 0;
-wrk is pinned to core 1. A suite's servers start first and stay up while it runs; the
+Charter as its users serve it, by `charter serve`: uvicorn with Charter's own HTTP protocol,
+which bounds request heads and bodies (`charter-uvicorn`, not run by default, is the same app
+under plain uvicorn). wrk is pinned to core 1. A suite's servers start first and stay up while it runs; the
 repetitions interleave the apps so that a drift of the machine touches every app alike. Before
 any measurement each app must answer each scenario with the expected status; a wrk run whose
 responses have another status is reported as invalid. Results go to bench/results/ as JSON.
@@ -46,7 +48,7 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:  # `python bench/run.py` puts bench/ on the path, not the root
     sys.path.insert(0, str(ROOT))
 
-from bench.databases import SEEDED, BenchDatabase  # noqa: E402
+from bench.databases import SEEDED, BenchDatabase, migrate  # noqa: E402
 
 RESULTS = ROOT / "bench" / "results"
 PYTHON = sys.executable
@@ -61,6 +63,8 @@ class Target:
     label: str
     module: str
     port: int
+    server: str = "uvicorn"
+    """`uvicorn`, or `charter`: `charter serve`, uvicorn with Charter's own HTTP protocol."""
 
 
 @dataclass(frozen=True)
@@ -93,10 +97,15 @@ class Suite:
 
 
 TARGETS = [
-    Target("charter", "Charter", "bench.charter.app:app", 8701),
+    Target("charter", "Charter", "bench.charter.app:app", 8701, server="charter"),
     Target("fastapi", "FastAPI", "bench.fastapi_app:app", 8702),
     Target("connexion", "connexion", "bench.connexion_app:app", 8703),
     Target("raw", "raw ASGI", "bench.raw_asgi:app", 8704),
+]
+EXTRA_TARGETS = [
+    # Charter's app under plain uvicorn, as any ASGI server would serve it: the app then bounds
+    # the body's time itself.
+    Target("charter-uvicorn", "Charter (uvicorn)", "bench.charter.app:app", 8705),
 ]
 SCENARIOS = [
     Scenario("get_one", "GET", "/todos/1", None, 200),
@@ -137,7 +146,7 @@ POSTGRESQL_URL = os.environ.get("BENCH_POSTGRESQL_URL", "postgresql+psycopg://po
 
 def db_targets(port: int) -> list[Target]:
     return [
-        Target("charter", "Charter", "bench.charter_db_app:app", port + 1),
+        Target("charter", "Charter", "bench.charter_db_app:app", port + 1, server="charter"),
         Target("fastapi", "FastAPI", "bench.fastapi_db_app:app", port + 2),
     ]
 
@@ -151,7 +160,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--apps",
         default=",".join(t.name for t in TARGETS),
-        help="comma-separated subset of: " + ", ".join(t.name for t in TARGETS),
+        help="comma-separated subset of: " + ", ".join(t.name for t in TARGETS + EXTRA_TARGETS),
     )
     parser.add_argument(
         "--suites",
@@ -235,7 +244,8 @@ def main(argv: list[str] | None = None) -> int:
     }
     with tempfile.TemporaryDirectory(prefix="charter-bench-") as scratch:
         if "memory" in suites_wanted:
-            suite = Suite("memory", "in memory", [t for t in TARGETS if t.name in wanted], SCENARIOS)
+            targets = [t for t in TARGETS + EXTRA_TARGETS if t.name in wanted]
+            suite = Suite("memory", "in memory", targets, SCENARIOS)
             _run_suite(suite, report, Path(scratch), args.duration, args.connections, args)
         for name, (label, port) in DATABASES.items():
             if name in suites_wanted:
@@ -318,6 +328,11 @@ def _run_suite(
     scripts = _write_lua_scripts(scratch / suite.name, suite.scenarios)
     reset = database.reset if database is not None else lambda: 0
     env = {"DATABASE_URL": suite.database} if suite.database else None
+    if env is None and any(t.server == "charter" for t in suite.targets):
+        # `charter serve` refuses a database behind the spec's entities: the in-memory apps get
+        # an empty one, migrated, that their handlers never touch.
+        env = {"DATABASE_URL": f"sqlite:///{scratch}/{suite.name}.db"}
+        migrate(env["DATABASE_URL"])
     servers: dict[str, subprocess.Popen[bytes]] = {}
     try:
         for target in suite.targets:
@@ -494,28 +509,13 @@ def _write_lua_scripts(folder: Path, scenarios: list[Scenario]) -> dict[str, Pat
 def _start(target: Target, log: Path, env: dict[str, str] | None = None) -> subprocess.Popen[bytes]:
     if _port_in_use(target.port):
         raise SystemExit(f"port {target.port} on {HOST} is taken; stop what uses it first")
-    command = [
-        "taskset",
-        "-c",
-        SERVER_CORE,
-        PYTHON,
-        "-m",
-        "uvicorn",
-        target.module,
-        "--host",
-        HOST,
-        "--port",
-        str(target.port),
-        "--workers",
-        "1",
-        "--loop",
-        "uvloop",
-        "--http",
-        "httptools",
-        "--no-access-log",
-        "--log-level",
-        "warning",
-    ]
+    served = ["--host", HOST, "--port", str(target.port), "--workers", "1", "--no-access-log"]
+    if target.server == "charter":  # uvloop, as uvicorn picks it when installed
+        served = ["-m", "server", "serve", target.module, *served]
+    else:
+        served = ["-m", "uvicorn", target.module, *served,
+                  "--loop", "uvloop", "--http", "httptools", "--log-level", "warning"]
+    command = ["taskset", "-c", SERVER_CORE, PYTHON, *served]
     with log.open("wb") as out:  # the child keeps its own descriptor
         return subprocess.Popen(
             command,

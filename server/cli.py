@@ -17,7 +17,7 @@ from typing import Any, cast
 
 from server.app import App
 from server.binding import unbound_handlers
-from server.connections import HeadLimitedProtocol, HeadLimits
+from server.connections import ConnectionLimits, LimitedProtocol
 from server.data.entities import read_entities
 from server.errors import ContractError, HttpError
 from server.settings import Settings
@@ -171,12 +171,12 @@ def _serve(settings: Settings, args: argparse.Namespace) -> int:
                            "CHARTER_ALLOW_UNBOUND": "1" if settings.allow_unbound else "0",
                            "CHARTER_ACCESS_LOG": "1" if settings.access_log else "0"}.items():
             os.environ[key] = value
-    # The HTTP protocol bounds each request head (size and time); uvicorn bounds connections
+    # The HTTP protocol bounds each request head (size and time) and body (time); uvicorn bounds connections
     # (503 beyond) and the drain on SIGTERM, after it stops listening, and does not name itself.
     # X-Forwarded-* are the app's to judge (server/forwarded.py): uvicorn's own proxy handling
     # would replace the peer's address with X-Forwarded-For's, and the app could then no longer
     # tell that the request came through a trusted proxy.
-    protocol = functools.partial(HeadLimitedProtocol, limits=HeadLimits.from_settings(settings))
+    protocol = functools.partial(LimitedProtocol, limits=ConnectionLimits.from_settings(settings))
     uvicorn.run(served, factory=isinstance(served, str) and not args.app,
                 host=settings.host, port=settings.port,
                 workers=settings.workers if settings.workers > 1 else None,

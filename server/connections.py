@@ -1,10 +1,12 @@
-"""Connections: uvicorn's HTTP protocol, with each request head bounded in size and in time.
+"""Connections: uvicorn's HTTP protocol, with each request head bounded in size and in time,
+and each request body in time.
 
 uvicorn's httptools protocol buffers a request head without limit, and waits for one without
 limit: a 100 MB header is read whole before the app can refuse it, and a connection that never
 finishes its head (slowloris), or never starts one, stays open for good (its keep-alive timeout
-runs only between requests). `charter serve` serves with `HeadLimitedProtocol` instead, which
-adds two bounds for a few attribute writes per request (1 to 3% of its CPU, bench runner):
+runs only between requests). Nor does it bound the time a body takes. `charter serve` serves
+with `LimitedProtocol` instead, which adds three bounds for a few attribute writes per request
+(1 to 3% of its CPU, bench runner):
 
 - size: a head still unfinished after more than `max_header_size` bytes is answered 431 and its
   connection closed. Counted per chunk read, not per header, once the head's first chunk is in;
@@ -12,8 +14,12 @@ adds two bounds for a few attribute writes per request (1 to 3% of its CPU, benc
 - time: from the moment a connection is ready for a request head (it was accepted, or its last
   response was sent) the head must be complete within `header_timeout` seconds, or the
   connection is closed. One sweep a second closes the late ones for every connection (a timer
-  per request would cost a microsecond each). Bodies have their own deadline in the pipeline
-  (`body_timeout`, 408).
+  per request would cost a microsecond each).
+- body time: a request's body must be complete within `body_timeout` seconds of its head. The
+  same sweep answers a late one 408 and closes its connection; the app, waiting for the rest of
+  the body, is told the client went away. Every request in the scope carries `BODY_TIMED`, so
+  that Charter's pipeline leaves the body to the server here, and times it itself under any
+  other server.
 """
 
 from __future__ import annotations
@@ -22,54 +28,79 @@ import asyncio
 import weakref
 from collections.abc import Set
 from dataclasses import dataclass
+from http import HTTPStatus
 from typing import Any
 
 from uvicorn.config import Config
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 from uvicorn.server import ServerState
 
-from server.errors import HeadersTooLarge, render_error
+from server.errors import HeadersTooLarge, HttpError, RequestTimeout, render_error
 from server.settings import Settings
+from server.types import BODY_TIMED
 
 
 @dataclass(frozen=True)
-class HeadLimits:
-    """The bounds on a request head, with the 431 answer rendered once (picklable, for workers)."""
+class Refusal:
+    """An error answer the protocol sends itself, rendered once: the status line and headers,
+    each ending in CRLF, but for the server's own (Date), which are added as it is sent; and
+    the body. The connection is closed after it."""
 
-    max_size: int
-    timeout: float
-    refusal_head: bytes
-    """The 431's status line and headers, each ending in CRLF, but for the server's own (Date),
-    which are added as it is sent."""
-    refusal_body: bytes
+    head: bytes
+    body: bytes
 
     @classmethod
-    def from_settings(cls, settings: Settings) -> HeadLimits:
-        """The limits `charter serve` applies: `max_header_size` and `header_timeout`.
-
-        >>> HeadLimits.from_settings(Settings(max_header_size=100)).refusal_body  # doctest: +ELLIPSIS
-        b'{"error":{"statusCode":431,...,"code":"REQUEST_HEADERS_TOO_LARGE"}}'
-        """
-        error = HeadersTooLarge(f"The request head is larger than the limit of "
-                                f"{settings.max_header_size} bytes (CHARTER_MAX_HEADER_SIZE).")
+    def render(cls, error: HttpError, settings: Settings) -> Refusal:
         _, headers, body = render_error(error, error_format=settings.error_format)
-        lines = [b"HTTP/1.1 431 Request Header Fields Too Large"]
+        headers.pop("connection", None)
+        lines = [b"HTTP/1.1 %d %s" % (error.status, HTTPStatus(error.status).phrase.encode())]
         lines += [f"{name}: {value}".encode("latin-1") for name, value in headers.items()]
         lines += [b"content-length: %d" % len(body), b"x-content-type-options: nosniff",
                   b"connection: close"]
-        return cls(settings.max_header_size, settings.header_timeout,
-                   b"".join(line + b"\r\n" for line in lines), body)
+        return cls(b"".join(line + b"\r\n" for line in lines), body)
 
 
-class HeadLimitedProtocol(HttpToolsProtocol):
-    """uvicorn's httptools protocol with the request head bounded (see the module docstring).
+@dataclass(frozen=True)
+class ConnectionLimits:
+    """The bounds on a request head and body, with their answers rendered once (picklable, for
+    workers)."""
 
-    Give it to uvicorn with its limits: `http=functools.partial(HeadLimitedProtocol,
-    limits=HeadLimits.from_settings(settings))`.
+    max_size: int
+    timeout: float
+    """Seconds for a request head, from the connection being ready for one."""
+    body_timeout: float
+    """Seconds for a request body, from its head being complete."""
+    too_large: Refusal
+    too_slow: Refusal
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> ConnectionLimits:
+        """The limits `charter serve` applies: `max_header_size`, `header_timeout` and
+        `body_timeout`.
+
+        >>> ConnectionLimits.from_settings(Settings(max_header_size=100)).too_large.body  # doctest: +ELLIPSIS
+        b'{"error":{"statusCode":431,...,"code":"REQUEST_HEADERS_TOO_LARGE"}}'
+        >>> ConnectionLimits.from_settings(Settings()).too_slow.head.splitlines()[0]
+        b'HTTP/1.1 408 Request Timeout'
+        """
+        too_large = HeadersTooLarge(f"The request head is larger than the limit of "
+                                    f"{settings.max_header_size} bytes (CHARTER_MAX_HEADER_SIZE).")
+        return cls(settings.max_header_size, settings.header_timeout, settings.body_timeout,
+                   Refusal.render(too_large, settings),
+                   Refusal.render(RequestTimeout(settings.body_timeout), settings))
+
+
+class LimitedProtocol(HttpToolsProtocol):
+    """uvicorn's httptools protocol with the request head and body bounded (see the module
+    docstring).
+
+    Give it to uvicorn with its limits: `http=functools.partial(LimitedProtocol,
+    limits=ConnectionLimits.from_settings(settings))`.
     """
 
     def __init__(self, config: Config, server_state: ServerState, app_state: dict[str, Any],
-                 _loop: asyncio.AbstractEventLoop | None = None, *, limits: HeadLimits) -> None:
+                 _loop: asyncio.AbstractEventLoop | None = None, *,
+                 limits: ConnectionLimits) -> None:
         super().__init__(config, server_state, app_state, _loop)
         self.limits = limits
         self.head_bytes: int | None = None
@@ -77,11 +108,13 @@ class HeadLimitedProtocol(HttpToolsProtocol):
         self.heads_begun = 0
         self.awaiting_head_since: float | None = None
         """When the connection became ready for a request head; None once the head is in."""
+        self.awaiting_body_since: float | None = None
+        """When the head of a request whose body is not all in yet was complete; else None."""
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         super().connection_made(transport)
         self.awaiting_head_since = self.loop.time()
-        _HeadSweep.of(self).start()
+        _Sweep.of(self).start()
 
     def data_received(self, data: bytes) -> None:
         before, begun = self.head_bytes, self.heads_begun
@@ -92,16 +125,25 @@ class HeadLimitedProtocol(HttpToolsProtocol):
                 and not self.transport.is_closing()):
             self.head_bytes = before + len(data)
             if self.head_bytes > self.limits.max_size:
-                self._refuse_head()
+                self.head_bytes = self.awaiting_head_since = None
+                # A response in progress is for an earlier request: closing is all there is
+                # to do, the 431 would interleave.
+                self._refuse(self.limits.too_large, answer=not self._responding())
 
     def on_message_begin(self) -> None:
         super().on_message_begin()
+        self.scope[BODY_TIMED] = True  # type: ignore[literal-required]
         self.head_bytes = 0
         self.heads_begun += 1
 
     def on_headers_complete(self) -> None:
         self.head_bytes = self.awaiting_head_since = None
+        self.awaiting_body_since = self.loop.time()
         super().on_headers_complete()
+
+    def on_message_complete(self) -> None:
+        self.awaiting_body_since = None
+        super().on_message_complete()
 
     def on_response_complete(self) -> None:
         super().on_response_complete()
@@ -115,35 +157,47 @@ class HeadLimitedProtocol(HttpToolsProtocol):
         return (self.awaiting_head_since is not None and self.awaiting_head_since <= since
                 and not self._responding())
 
+    def body_overdue(self, since: float) -> bool:
+        """Whether a request's body has been awaited since before `since`."""
+        return self.awaiting_body_since is not None and self.awaiting_body_since <= since
+
+    def refuse_late_body(self) -> None:
+        """408, unless a response has begun on the connection (it would interleave); then the
+        connection is only closed."""
+        self.awaiting_body_since = None
+        # With pipelined requests queued, the late body may be a later request's.
+        begun = self.cycle is not None and (self.cycle.response_started or bool(self.pipeline))
+        self._refuse(self.limits.too_slow, answer=not begun)
+
     def _responding(self) -> bool:
         return self.cycle is not None and not self.cycle.response_complete
 
-    def _refuse_head(self) -> None:
-        self.head_bytes = self.awaiting_head_since = None
-        if not self._responding():  # else closing is all there is to do: the 431 would interleave
+    def _refuse(self, refusal: Refusal, *, answer: bool) -> None:
+        if answer:
             own = b"".join(b"%s: %s\r\n" % header for header in self.server_state.default_headers)
-            self.transport.write(self.limits.refusal_head + own + b"\r\n" + self.limits.refusal_body)
+            self.transport.write(refusal.head + own + b"\r\n" + refusal.body)
         self.transport.close()
 
 
-class _HeadSweep:
-    """Closes the connections of one server whose request head is overdue, every `interval`
-    seconds while it has connections: one timer for all of them."""
+class _Sweep:
+    """Closes the connections of one server whose request head or body is overdue, every
+    `interval` seconds while it has connections: one timer for all of them."""
 
     def __init__(self, loop: asyncio.AbstractEventLoop, connections: Set[Any],
-                 timeout: float) -> None:
+                 limits: ConnectionLimits) -> None:
         self.loop = loop
         self.connections = connections
-        self.timeout = timeout
-        self.interval = min(1.0, timeout / 4)
+        self.timeout = limits.timeout
+        self.body_timeout = limits.body_timeout
+        self.interval = min(1.0, limits.timeout / 4, limits.body_timeout / 4)
         self.timer: asyncio.TimerHandle | None = None
 
     @classmethod
-    def of(cls, protocol: HeadLimitedProtocol) -> _HeadSweep:
+    def of(cls, protocol: LimitedProtocol) -> _Sweep:
         sweep = _SWEEPS.get(protocol.server_state)
         if sweep is None:
             sweep = _SWEEPS[protocol.server_state] = cls(
-                protocol.loop, protocol.server_state.connections, protocol.limits.timeout)
+                protocol.loop, protocol.server_state.connections, protocol.limits)
         return sweep
 
     def start(self) -> None:
@@ -152,12 +206,17 @@ class _HeadSweep:
 
     def _sweep(self) -> None:
         self.timer = None
-        since = self.loop.time() - self.timeout
+        now = self.loop.time()
+        head_since, body_since = now - self.timeout, now - self.body_timeout
         for connection in list(self.connections):
-            if isinstance(connection, HeadLimitedProtocol) and connection.head_overdue(since):
+            if not isinstance(connection, LimitedProtocol):
+                continue
+            if connection.head_overdue(head_since):
                 connection.transport.close()
+            elif connection.body_overdue(body_since):
+                connection.refuse_late_body()
         if self.connections:
             self.start()
 
 
-_SWEEPS: weakref.WeakKeyDictionary[ServerState, _HeadSweep] = weakref.WeakKeyDictionary()
+_SWEEPS: weakref.WeakKeyDictionary[ServerState, _Sweep] = weakref.WeakKeyDictionary()

@@ -314,6 +314,16 @@ def error_body(error: HttpError, message: str, error_format: str) -> dict[str, A
     return {"error": inner}
 
 
+def outcome(error: HttpError) -> str:
+    """An error answer in one line, for the access log: its code (or name) and its message,
+    quoted as JSON so that nothing a client sent can break the line.
+
+    >>> print(outcome(InvalidParameterValue("id", "x")))
+    INVALID_PARAMETER_VALUE "Invalid data \\"x\\" for parameter \\"id\\"."
+    """
+    return f"{error.code or error.name} {dump_json(error.message).decode()}"
+
+
 def render_error(
     exc: BaseException,
     *,
@@ -333,11 +343,13 @@ def render_error(
     error = exc if isinstance(exc, HttpError) else InternalServerError()
     status = error.status
     message = error.message
-    if status < 500 or isinstance(error, NotImplementedYet | ServiceUnavailable):
-        # An outcome the server means (a bad request, an operation not written yet, a database
-        # that is down): one line, no traceback.
-        logger.log(logging.INFO if status < 500 else logging.WARNING, "request %s: %d %s: %s",
-                   request_id or "-", status, error.code or error.name, message)
+    if status < 500:
+        pass  # a client's mistake: the access log's line names it (`outcome`)
+    elif isinstance(error, NotImplementedYet | ServiceUnavailable):
+        # An outcome the server means (an operation not written yet, a database that is
+        # down): one line, no traceback.
+        logger.warning("request %s: %d %s: %s", request_id or "-", status,
+                       error.code or error.name, message)
     else:
         logger.error(
             "request %s failed with %s", request_id or "-", status,

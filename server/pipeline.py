@@ -16,6 +16,7 @@ from server.errors import (
     MethodNotAllowed,
     PayloadTooLarge,
     RequestTimeout,
+    outcome,
     render_error,
 )
 from server.operations import Operation
@@ -24,7 +25,7 @@ from server.requests import Request, parse_headers
 from server.responses import Response
 from server.routing import Router
 from server.settings import Settings
-from server.types import Receive, Scope, Send
+from server.types import BODY_TIMED, OUTCOME, Receive, Scope, Send
 
 _REQUEST_IDS = itertools.count(1)
 _ID_PREFIX = os.urandom(4).hex()
@@ -134,7 +135,8 @@ class Pipeline:
                     raise
                 return
             if "content-length" in headers or "transfer-encoding" in headers:
-                request.body = await self.read_body(receive, headers)
+                request.body = await (self.read_body(receive, headers) if BODY_TIMED in scope
+                                      else self.read_body_in_time(receive, headers))
             parts = RequestParts(path_params, scope["query_string"].decode("latin-1"), headers,
                                  request.cookies if operation.reads_cookies else _NO_COOKIES)
             kwargs = operation.parse(parts, headers.get("content-type"), request.body)
@@ -144,6 +146,8 @@ class Pipeline:
         except Exception as exc:
             request_id = request_id or _new_request_id()
             response = self.reject(exc, request_id, operation)
+            if isinstance(exc, HttpError) and exc.status < 500:
+                scope[OUTCOME] = outcome(exc)
         await response.send(send, head=method == "HEAD",
                             extra=[(b"x-request-id", request_id.encode("latin-1"))])
 
@@ -163,9 +167,7 @@ class Pipeline:
         return Response.raw(status, headers, body)
 
     async def read_body(self, receive: Receive, headers: Mapping[str, str]) -> bytes:
-        """Read the whole body, refusing more than the configured limit (413) as it arrives, and
-        a body that takes longer than `body_timeout` seconds in all (408): one deadline for the
-        whole body, so that sending it a byte at a time cannot stretch it."""
+        """Read the whole body, refusing more than the configured limit (413) as it arrives."""
         length = headers.get("content-length")
         if length is not None:
             if not length.isdigit():
@@ -176,19 +178,25 @@ class Pipeline:
                 return b""
         chunks: list[bytes] = []
         size = 0
+        while True:
+            message = await receive()
+            if message["type"] == "http.disconnect":
+                raise ClientDisconnected()
+            chunk = message.get("body", b"")
+            size += len(chunk)
+            if size > self.max_body_size:
+                raise PayloadTooLarge(self.max_body_size)
+            chunks.append(chunk)
+            if not message.get("more_body", False):
+                return b"".join(chunks)
+
+    async def read_body_in_time(self, receive: Receive, headers: Mapping[str, str]) -> bytes:
+        """`read_body`, refusing a body that takes longer than `body_timeout` seconds in all
+        (408): one deadline for the whole body, so that sending it a byte at a time cannot
+        stretch it. For servers that do not bound it themselves (see `BODY_TIMED`)."""
         reading = self._deadlines.start(self.body_timeout)
         try:
-            while True:
-                message = await receive()
-                if message["type"] == "http.disconnect":
-                    raise ClientDisconnected()
-                chunk = message.get("body", b"")
-                size += len(chunk)
-                if size > self.max_body_size:
-                    raise PayloadTooLarge(self.max_body_size)
-                chunks.append(chunk)
-                if not message.get("more_body", False):
-                    return b"".join(chunks)
+            return await self.read_body(receive, headers)
         except asyncio.CancelledError:
             if self._deadlines.expired(reading):
                 raise RequestTimeout(self.body_timeout) from None

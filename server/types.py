@@ -31,3 +31,12 @@ class ErrorDetail(TypedDict):
     code: str
     message: str
     info: dict[str, Any]
+
+
+BODY_TIMED = "charter.body_timed"
+"""A key of the ASGI scope: present when the server bounds the time the request's body takes
+(`charter serve`'s protocol, server/connections.py), so that the app need not."""
+
+OUTCOME = "charter.outcome"
+"""A key of the ASGI scope: set by the pipeline on a 4xx answer, the error's code and message in
+one line (`errors.outcome`), which the access log adds to the request's line."""

@@ -43,7 +43,9 @@ def test_each_request_is_one_line_without_its_query_string() -> None:
     assert found.status_code == 200 and missing.status_code == 404
     assert re.fullmatch(r"GET /items 200 \d+\.\dms req-7", lines[0]), lines
     generated = re.escape(missing.headers["x-request-id"])
-    assert re.fullmatch(rf"GET /no%0Awhere 404 \d+\.\dms {generated}", lines[1]), lines
+    # A client's mistake is named on its line, quoted so that its newline cannot start another
+    assert re.fullmatch(rf"GET /no%0Awhere 404 \d+\.\dms {generated} NotFoundError "
+                        r'"Endpoint \\"GET /no\\nwhere\\" not found\."', lines[1]), lines
     assert len(lines) == 2 and "secret" not in written.getvalue()
 
 

@@ -228,7 +228,7 @@ def test_serve_bounds_what_uvicorn_would_leave_unbounded(monkeypatch: pytest.Mon
 
     import uvicorn
 
-    from server.connections import HeadLimitedProtocol, HeadLimits
+    from server.connections import ConnectionLimits, LimitedProtocol
 
     started: list[dict[str, Any]] = []
     monkeypatch.setattr(uvicorn, "run", lambda *args, **kwargs: started.append(kwargs))
@@ -247,9 +247,9 @@ def test_serve_bounds_what_uvicorn_would_leave_unbounded(monkeypatch: pytest.Mon
     for kwargs, head_size, head_timeout in ((defaults, 32768, 10), (configured, 4096, 3)):
         protocol = kwargs["http"]
         assert isinstance(protocol, functools.partial)
-        assert protocol.func is HeadLimitedProtocol
+        assert protocol.func is LimitedProtocol
         limits = protocol.keywords["limits"]
-        assert isinstance(limits, HeadLimits)
+        assert isinstance(limits, ConnectionLimits)
         assert (limits.max_size, limits.timeout) == (head_size, head_timeout)
         assert kwargs["server_header"] is False
         # Workers and reload get uvicorn's configuration pickled.

@@ -1,4 +1,5 @@
-"""The HTTP protocol `charter serve` runs: each request head bounded in size and in time.
+"""The HTTP protocol `charter serve` runs: each request head bounded in size and in time, and
+each body in time.
 
 The protocol is driven directly, with bytes in and a transport that records bytes out, so that
 chunk boundaries are exact (tests/test_hostile_http.py sends the same attacks to a live server).
@@ -15,8 +16,9 @@ from typing import Any
 from uvicorn.config import Config
 from uvicorn.server import ServerState
 
-from server.connections import HeadLimitedProtocol, HeadLimits
+from server.connections import ConnectionLimits, LimitedProtocol
 from server.settings import Settings
+from server.types import BODY_TIMED
 
 LIMIT = 1000
 
@@ -64,14 +66,15 @@ async def answer(scope: Any, receive: Any, send: Any) -> None:
     await send({"type": "http.response.body", "body": body})
 
 
-def serve(test: Callable[[HeadLimitedProtocol, Transport], Awaitable[None]], *,
-          timeout: float = 10.0, max_size: int = LIMIT) -> None:
+def serve(test: Callable[[LimitedProtocol, Transport], Awaitable[None]], *,
+          timeout: float = 10.0, body_timeout: float = 30.0, max_size: int = LIMIT) -> None:
     async def run() -> None:
         config = Config(answer, timeout_keep_alive=60, log_level="warning")
         config.load()
-        limits = HeadLimits.from_settings(Settings(max_header_size=max_size))
-        limits = HeadLimits(max_size, timeout, limits.refusal_head, limits.refusal_body)
-        protocol = HeadLimitedProtocol(config, ServerState(), {}, limits=limits)
+        limits = ConnectionLimits.from_settings(Settings(max_header_size=max_size))
+        limits = ConnectionLimits(max_size, timeout, body_timeout, limits.too_large,
+                                  limits.too_slow)
+        protocol = LimitedProtocol(config, ServerState(), {}, limits=limits)
         transport = Transport()
         protocol.connection_made(transport)
         try:
@@ -104,7 +107,7 @@ def answers(transport: Transport) -> list[int]:
 
 
 def test_a_head_that_grows_past_the_limit_is_431_and_closed() -> None:
-    async def test(protocol: HeadLimitedProtocol, transport: Transport) -> None:
+    async def test(protocol: LimitedProtocol, transport: Transport) -> None:
         protocol.data_received(b"GET / HTTP/1.1\r\nhost: x\r\nx-big: ")
         for _ in range(10):
             if transport.closed:
@@ -124,7 +127,7 @@ def test_a_head_that_grows_past_the_limit_is_431_and_closed() -> None:
 
 
 def test_many_small_headers_past_the_limit_are_431() -> None:
-    async def test(protocol: HeadLimitedProtocol, transport: Transport) -> None:
+    async def test(protocol: LimitedProtocol, transport: Transport) -> None:
         protocol.data_received(b"GET / HTTP/1.1\r\n")
         for _ in range(200):
             if transport.closed:
@@ -137,7 +140,7 @@ def test_many_small_headers_past_the_limit_are_431() -> None:
 
 
 def test_a_head_under_the_limit_in_many_chunks_is_served() -> None:
-    async def test(protocol: HeadLimitedProtocol, transport: Transport) -> None:
+    async def test(protocol: LimitedProtocol, transport: Transport) -> None:
         data = head("/a", extra=b"x-a: " + b"b" * 800 + b"\r\n")
         for index in range(len(data)):
             protocol.data_received(data[index:index + 1])
@@ -151,7 +154,7 @@ def test_a_head_under_the_limit_in_many_chunks_is_served() -> None:
 def test_bodies_and_pipelined_requests_do_not_count_as_head() -> None:
     # A large body arrives with its head, the next request's head begins in the same chunk and
     # ends in the next: no byte of the body may count towards that head.
-    async def test(protocol: HeadLimitedProtocol, transport: Transport) -> None:
+    async def test(protocol: LimitedProtocol, transport: Transport) -> None:
         first = head("/one", body=b"x" * 50_000)
         second = head("/two", body=b"y" * 10)
         protocol.data_received(first + second[:20])
@@ -165,7 +168,7 @@ def test_bodies_and_pipelined_requests_do_not_count_as_head() -> None:
 
 
 def test_a_connection_that_sends_nothing_is_closed() -> None:
-    async def test(protocol: HeadLimitedProtocol, transport: Transport) -> None:
+    async def test(protocol: LimitedProtocol, transport: Transport) -> None:
         await asyncio.sleep(0.3)
         assert transport.closed and transport.written == b""
 
@@ -173,7 +176,7 @@ def test_a_connection_that_sends_nothing_is_closed() -> None:
 
 
 def test_an_unfinished_head_is_closed_however_it_trickles() -> None:
-    async def test(protocol: HeadLimitedProtocol, transport: Transport) -> None:
+    async def test(protocol: LimitedProtocol, transport: Transport) -> None:
         protocol.data_received(b"GET / HTTP/1.1\r\n")
         for _ in range(20):
             if transport.closed:
@@ -186,7 +189,7 @@ def test_an_unfinished_head_is_closed_however_it_trickles() -> None:
 
 
 def test_the_next_head_is_awaited_from_the_last_response() -> None:
-    async def test(protocol: HeadLimitedProtocol, transport: Transport) -> None:
+    async def test(protocol: LimitedProtocol, transport: Transport) -> None:
         await asyncio.sleep(0.4)
         protocol.data_received(head("/a"))
         await answered(transport)
@@ -200,7 +203,7 @@ def test_the_next_head_is_awaited_from_the_last_response() -> None:
 
 
 def test_a_slow_response_is_not_cut_short() -> None:
-    async def test(protocol: HeadLimitedProtocol, transport: Transport) -> None:
+    async def test(protocol: LimitedProtocol, transport: Transport) -> None:
         protocol.data_received(head("/slow"))
         await answered(transport)  # the handler takes 0.5 s, five times the head timeout
         assert answers(transport) == [200]
@@ -210,8 +213,77 @@ def test_a_slow_response_is_not_cut_short() -> None:
 
 
 def test_the_limits_come_from_the_settings() -> None:
-    limits = HeadLimits.from_settings(Settings(max_header_size=4096, header_timeout=7,
+    limits = ConnectionLimits.from_settings(Settings(max_header_size=4096, header_timeout=7,
                                                error_format="problem"))
-    assert (limits.max_size, limits.timeout) == (4096, 7)
-    assert b"content-type: application/problem+json\r\n" in limits.refusal_head
-    assert json.loads(limits.refusal_body)["status"] == 431
+    assert (limits.max_size, limits.timeout, limits.body_timeout) == (4096, 7, 30)
+    assert b"content-type: application/problem+json\r\n" in limits.too_large.head
+    assert json.loads(limits.too_large.body)["status"] == 431
+    assert json.loads(limits.too_slow.body)["status"] == 408
+
+
+def test_a_trickled_body_is_408_and_closed() -> None:
+    async def test(protocol: LimitedProtocol, transport: Transport) -> None:
+        protocol.data_received(head("/a", body=b"x" * 100)[:-90])
+        for _ in range(40):  # a byte every 25 ms: the deadline is the whole body's
+            if transport.closed:
+                break
+            protocol.data_received(b"x")
+            await asyncio.sleep(0.025)
+        assert transport.closed
+        status, _, rest = transport.written.partition(b"\r\n")
+        assert status == b"HTTP/1.1 408 Request Timeout"
+        assert b"connection: close\r\n" in rest and b"x-content-type-options: nosniff\r\n" in rest
+        assert json.loads(rest.partition(b"\r\n\r\n")[2])["error"] == {
+            "statusCode": 408, "name": "RequestTimeoutError",
+            "message": "The request body did not arrive within 30 seconds (CHARTER_BODY_TIMEOUT).",
+            "code": "REQUEST_TIMEOUT"}
+
+    serve(test, body_timeout=0.3)
+
+
+def test_a_body_in_time_is_served_and_the_next_one_timed_afresh() -> None:
+    async def test(protocol: LimitedProtocol, transport: Transport) -> None:
+        data = head("/a", body=b"x" * 10)
+        protocol.data_received(data[:-5])
+        await asyncio.sleep(0.2)
+        protocol.data_received(data[-5:])
+        await answered(transport)
+        await asyncio.sleep(0.3)  # longer than the body timeout, between requests
+        protocol.data_received(head("/b", body=b"y" * 10))
+        await answered(transport, 2)
+        assert answers(transport) == [200, 200]
+        assert not transport.closed
+
+    serve(test, body_timeout=0.3)
+
+
+def test_a_late_body_after_the_response_began_is_closed_without_an_answer() -> None:
+    # The app answered without reading the body (as a 404 does): a 408 would interleave.
+    async def early(scope: Any, receive: Any, send: Any) -> None:
+        await send({"type": "http.response.start", "status": 404, "headers": []})
+        await asyncio.sleep(1)
+
+    async def test(protocol: LimitedProtocol, transport: Transport) -> None:
+        protocol.app = early
+        protocol.data_received(head("/a", body=b"x" * 100)[:-50])
+        await asyncio.sleep(0.6)
+        assert transport.closed
+        assert answers(transport) == [404]
+
+    serve(test, body_timeout=0.2)
+
+
+def test_every_request_says_that_the_server_times_its_body() -> None:
+    seen: list[Any] = []
+
+    async def record(scope: Any, receive: Any, send: Any) -> None:
+        seen.append(scope.get(BODY_TIMED))
+        await answer(scope, receive, send)
+
+    async def test(protocol: LimitedProtocol, transport: Transport) -> None:
+        protocol.app = record
+        protocol.data_received(head("/a") + head("/b", body=b"z"))
+        await answered(transport, 2)
+        assert seen == [True, True]
+
+    serve(test)

@@ -17,7 +17,7 @@ In process (the app under any ASGI server):
    nosniff`; the explorer's page has a Content-Security-Policy (tests/test_explorer.py, and
    tests/api/test_explorer_browser.py in Chromium).
 
-Against a live `charter serve` (uvicorn with `server.connections.HeadLimitedProtocol`), while a
+Against a live `charter serve` (uvicorn with `server.connections.LimitedProtocol`), while a
 probe GET is timed:
 
 6. The same 2 MB of repeated headers, a 10 MB cookie and a 100 MB header: uvicorn buffered them
@@ -51,7 +51,7 @@ import pytest
 import server.requests
 from server.app import App
 from server.settings import Settings
-from server.types import Message
+from server.types import BODY_TIMED, Message
 from tests.client import Client
 from tests.live import LiveServer, Probe, live_server
 
@@ -194,6 +194,20 @@ def test_a_body_in_time_is_read_whole() -> None:
     status, _, body = asyncio.run(call(app, {"method": "POST", "path": "/items",
                                              "headers": headers}, chunks))
     assert (status, json.loads(body)["name"]) == (201, "slow")
+
+
+def test_a_body_the_server_times_is_left_to_it() -> None:
+    # Under `charter serve` the protocol answers 408 itself (test_connections.py); the app sets
+    # no deadline of its own, and waits until the server ends the request.
+    app = make_app(body_timeout=1)
+
+    async def wait() -> None:
+        request = call(app, {"method": "POST", "path": "/items", BODY_TIMED: True,
+                             "headers": [(b"content-length", b"10")]}, [])
+        with pytest.raises(TimeoutError):
+            await asyncio.wait_for(request, 2.5)
+
+    asyncio.run(wait())
 
 
 def test_a_cancelled_body_read_stays_cancelled() -> None:

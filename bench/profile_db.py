@@ -16,8 +16,9 @@ so a PostgreSQL round trip counts only the client's share, as in `bench/run.py`.
 3. cProfile of the repository call, its own time grouped by area (Charter's filters, its
    repository, SQLAlchemy's statement building, execution and pool, the driver...).
 
-`charter_pieces` relies on `Repository.read_by_id/find/create_tagged`, `.filters.where/order`,
-`.selection` and `App.services["repositories"|"database"]`; adjust it if those move.
+`charter_pieces` relies on `Repository.read_by_id/find/create_tagged`, `.filters.where_shape/
+order_key/page/where/order`, `._statements`, `.selection` and
+`App.services["repositories"|"database"]`; adjust it if those move.
 """
 
 from __future__ import annotations
@@ -76,6 +77,14 @@ def charter_pieces(app: Any) -> dict[str, Callable[[], object]]:
     source = Source("filter", FILTER)
 
     def statement() -> object:
+        """What a find does before it runs its statement: the filter checked into a shape, the
+        statement of that shape looked up (built at the first call)."""
+        shape, values = repository.filters.where_shape(FILTER["where"], source)
+        order = repository.filters.order_key(FILTER["order"], source)
+        page = repository.filters.page(FILTER, source)
+        return repository._statements.get(("find", shape, order, True)), values, page
+
+    def built() -> Any:
         where = repository.filters.where(FILTER["where"], source)
         order = repository.filters.order(FILTER["order"], source)
         return repository.selection.where(where).order_by(*order).limit(FILTER["limit"])
@@ -89,7 +98,7 @@ def charter_pieces(app: Any) -> dict[str, Callable[[], object]]:
     if database.dialect != "sqlite":  # Charter's SQLite connections are in autocommit already
         driver.autocommit = True
     by_id = "SELECT * FROM todo WHERE id = 1"
-    found = str(statement().compile(dialect=database.engine.dialect, compile_kwargs={"literal_binds": True}))
+    found = str(built().compile(dialect=database.engine.dialect, compile_kwargs={"literal_binds": True}))
 
     def floor(sql: str) -> Callable[[], object]:
         def run() -> object:
@@ -105,7 +114,7 @@ def charter_pieces(app: Any) -> dict[str, Callable[[], object]]:
         "repository.read_by_id(1)": lambda: repository.read_by_id(1),
         "repository.find(filter)": lambda: repository.find(FILTER),
         "repository.create_tagged(body)": lambda: repository.create_tagged(BODY),
-        "filter to statement (where, order, limit; not run)": statement,
+        "filter to statement (checked, its shape's looked up; not run)": statement,
         "Database.read() with no statement": empty_read,
         "floor: SELECT by id, driver's connection, autocommit": floor(by_id),
         "floor: the filter's SELECT, driver's connection, autocommit": floor(found),

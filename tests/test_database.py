@@ -27,6 +27,7 @@ from sqlalchemy import (
     Table,
     UniqueConstraint,
     delete,
+    event,
     func,
     insert,
     select,
@@ -102,6 +103,33 @@ def test_a_sqlite_write_takes_the_write_lock_when_it_begins(tmp_path: Path) -> N
             connection.exec_driver_sql("SELECT 1")
     finally:
         other.close()
+        database.close()
+
+
+@pytest.mark.parametrize("name", DIALECTS)
+def test_a_single_statement_read_runs_without_a_transaction_of_its_own(
+        name: str, tmp_path: Path) -> None:
+    """One round trip on PostgreSQL, no BEGIN on SQLite; the connection is transactional again
+    for whoever takes it next."""
+    database = Database(database_url(name, tmp_path))
+    said: list[str] = []
+    try:
+        with database.read() as connection:  # the dialect's own first queries
+            connection.execute(text("SELECT 1"))
+        event.listen(database.engine, "before_cursor_execute",
+                     lambda _c, _r, statement, *_: said.append(statement.split()[0].upper()))
+        with database.read(single=True) as connection:
+            connection.execute(text("SELECT 1"))
+            if name == "postgresql":
+                assert connection.connection.driver_connection.autocommit is True  # type: ignore[union-attr]
+        assert said == ["SELECT"]
+        said.clear()
+        with database.read() as connection:
+            connection.execute(text("SELECT 1"))
+            if name == "postgresql":
+                assert connection.connection.driver_connection.autocommit is False  # type: ignore[union-attr]
+        assert said == (["BEGIN", "SELECT"] if name == "sqlite" else ["SELECT"])
+    finally:
         database.close()
 
 

@@ -184,6 +184,43 @@ def test_find_filters_and_returns_id_order_by_default(notes: Repository) -> None
     assert notes.find({"fields": ["title"], "skip": 1, "limit": 1}) == [{"title": "b"}]
 
 
+def test_filters_of_one_shape_share_a_statement_and_keep_their_values(
+        notes: Repository, monkeypatch: pytest.MonkeyPatch) -> None:
+    notes.create_all([{"title": t, "rank": r, "price": p, "at": a} for t, r, p, a in [
+        ("a", 1, 1.5, "2026-01-01T00:00:00Z"), ("b", 2, 2.5, "2026-02-01T00:00:00Z"),
+        ("c", 3, None, "2026-03-01T00:00:00+02:00")]])
+
+    def titles(filter_: dict[str, Any]) -> list[str]:
+        return [note["title"] for note in notes.find(filter_)]
+
+    def between(low: int, high: int) -> dict[str, Any]:
+        return {"where": {"rank": {"between": [low, high]}}, "order": "title DESC", "limit": 2}
+
+    built = len(notes._statements)
+    assert titles(between(1, 2)) == ["b", "a"]
+    assert titles(between(2, 3)) == ["c", "b"]  # the same shape: values, limit and all
+    assert titles({**between(1, 3), "limit": 1, "skip": 1}) == ["b"]
+    assert len(notes._statements) == built + 1
+    # Each kind of slot: a list of any length, a pattern, a number, a date, the null forms
+    assert titles({"where": {"title": {"inq": ["a", "c"]}}}) == ["a", "c"]
+    assert titles({"where": {"title": {"inq": ["b"]}}}) == ["b"]
+    assert titles({"where": {"title": {"inq": ["c", None]}}}) == ["c"]
+    assert titles({"where": {"title": {"nin": ["a"]}}}) == ["b", "c"]
+    assert titles({"where": {"title": {"like": "_"}, "price": {"gt": 2}}}) == ["b"]
+    assert titles({"where": {"title": {"regexp": "^[ab]$"}}}) == ["a", "b"]
+    assert titles({"where": {"price": None}}) == ["c"]
+    assert titles({"where": {"rank": 1.5}}) == []
+    assert titles({"where": {"at": {"lt": "2026-02-28T23:00:00Z"}}}) == ["a", "b", "c"]
+    assert titles({"where": {"at": {"lt": "2026-02-28T21:00:00Z"}}}) == ["a", "b"]
+    assert notes.count({"title": {"inq": ["a", "b"]}}) == 2
+    assert notes.count({"title": {"inq": ["c"]}}) == 1
+    # At most so many shapes are kept, the oldest going first
+    monkeypatch.setattr("server.data.repository.STATEMENTS_PER_ENTITY", 3)
+    for op in ("gt", "gte", "lt", "lte", "neq"):
+        titles({"where": {"rank": {op: 2}}})
+    assert len(notes._statements) == 3
+
+
 def test_find_one(notes: Repository) -> None:
     assert notes.find_one() is None
     notes.create_all([{"title": "a", "rank": 2}, {"title": "b", "rank": 1}])

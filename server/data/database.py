@@ -92,6 +92,8 @@ PCRE2_LIMIT = "(*LIMIT_MATCH=1000000)"
 RETRY_AFTER = 1
 WRITE_LOCK = "charter_write_lock"
 """Execution option: on SQLite, the connection's transaction begins with the write lock."""
+NO_BEGIN = "charter_no_begin"
+"""Execution option: on SQLite, no BEGIN: each statement is its own transaction."""
 
 INVALID_REFERENCE = "A referenced row does not exist."
 STILL_REFERENCED = "The row is still referenced by other rows."
@@ -142,6 +144,9 @@ class Database:
                                      else "postgresql" if name == "postgresql" else "sqlite")
         self._lock: threading.RLock | None = None
         self._keys: dict[tuple[str, str], tuple[str, ...]] = {}
+        self._single_options: dict[str, Any] = (
+            {NO_BEGIN: True} if self.dialect == "sqlite"
+            else {"isolation_level": "AUTOCOMMIT"} if self.dialect == "postgresql" else {})
         if self.dialect == "sqlite":
             _create_sqlite_folder(self.url)
             memory = _in_memory(self.url)
@@ -181,14 +186,22 @@ class Database:
                 _set_up_postgresql(self.engine, timeout=self.statement_timeout)
 
     @contextmanager
-    def read(self) -> Iterator[Connection]:
+    def read(self, *, single: bool = False) -> Iterator[Connection]:
         """A connection for reads; whatever it did is rolled back when the block ends. Inside
-        a `write` of this database (in the same context), that transaction's connection."""
+        a `write` of this database (in the same context), that transaction's connection.
+
+        `single`: the block runs one statement, which needs no transaction around it (the
+        statement is its own): SQLite runs it without BEGIN, PostgreSQL in autocommit, one
+        round trip where BEGIN, the statement and ROLLBACK take three. MariaDB keeps its
+        transaction: PyMySQL would spend a round trip on SET autocommit each way.
+        """
         joined = _OPEN.get()
         if joined is not None and joined[0] is self:
             yield joined[1]
             return
         with self._translated("read"), self._turn(), self.engine.connect() as connection:
+            if single and self._single_options:
+                connection.execution_options(**self._single_options)
             yield connection
 
     @contextmanager
@@ -514,8 +527,9 @@ def _set_up_sqlite(engine: Engine, *, wal: bool, timeout: float | None) -> None:
 
     @event.listens_for(engine, "begin")
     def _begin(connection: Connection) -> None:
-        writing = connection.get_execution_options().get(WRITE_LOCK)
-        connection.exec_driver_sql("BEGIN IMMEDIATE" if writing else "BEGIN")
+        options = connection.get_execution_options()
+        if not options.get(NO_BEGIN):
+            connection.exec_driver_sql("BEGIN IMMEDIATE" if options.get(WRITE_LOCK) else "BEGIN")
 
 
 class _TimedSQLiteConnection(sqlite3.Connection):

@@ -31,12 +31,11 @@ import datetime as dt
 import math
 import re
 import sys
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, NoReturn
 
-from sqlalchemy import ColumnElement, Table, and_, false, or_, true
-from sqlalchemy.sql.elements import False_, True_
+from sqlalchemy import ColumnElement, Table, and_, bindparam, false, or_, true
 
 from server.data.entities import ORDERED_KINDS, Entity, Property
 from server.data.patterns import Unportable, like_pattern, portable_regexp, storable_text
@@ -72,8 +71,24 @@ _COMPARE: dict[str, Callable[[ColumnElement[Any], Any], ColumnElement[bool]]] = 
     "lte": lambda column, value: column <= value,
 }
 
+_LIKE: dict[str, Callable[[ColumnElement[Any], Any], ColumnElement[bool]]] = {
+    "like": lambda column, pattern: column.like(pattern, escape="\\"),
+    "nlike": lambda column, pattern: column.not_like(pattern, escape="\\"),
+    "ilike": lambda column, pattern: column.ilike(pattern, escape="\\"),
+    "nilike": lambda column, pattern: column.not_ilike(pattern, escape="\\"),
+}
+
 Condition = ColumnElement[bool]
 Tokens = tuple[str | int, ...]
+Shape = tuple[Any, ...]
+"""A where condition's form, with its values taken out: `("and" | "or", *parts)`, `("true",)`,
+`("false",)`, `("null", property, is_null)`, or `(operator, property, slot)`, the slot
+numbering a value kept aside. Filters that differ only in their values share a shape, and so
+can share one statement."""
+OrderKey = tuple[tuple[str, bool], ...]
+"""A checked order: `(property, descending)` pairs."""
+TRUE: Shape = ("true",)
+FALSE: Shape = ("false",)
 
 
 @dataclass(frozen=True)
@@ -110,7 +125,7 @@ class Filters:
         self.entity = entity
         self.max_limit = max_limit
         self.prohibited_keys = ("__proto__", "constructor.prototype", *prohibited_keys)
-        self._columns = {name: table.c[name] for name in entity.visible}
+        self.columns = {name: table.c[name] for name in entity.visible}
         self._id = table.c[entity.id]
 
     def where(self, where: Any, source: Source) -> Condition | None:
@@ -123,13 +138,25 @@ class Filters:
         >>> print(condition.compile(dialect=postgresql.dialect()))
         note.title IS NULL OR note.id IN (__[POSTCOMPILE_id_1])
         """
+        shape, values = self.where_shape(where, source)
+        return None if shape is None else build(shape, self.columns, values)
+
+    def where_shape(self, where: Any, source: Source) -> tuple[Shape | None, list[Any]]:
+        """A where object checked, as its shape (None when it states no condition) and the
+        values of the shape's slots: every 400 is raised here.
+
+        >>> Filters(*_example()).where_shape({"id": {"gt": "2"}, "title": None},
+        ...                                  Source("where", {}))
+        (('and', ('gt', 'id', 0), ('null', 'title', True)), [2])
+        """
         if where is None:
-            return None
+            return None, []
         if not isinstance(where, Mapping):
             _fail(source, (), "where must be an object")
         self._refuse_prohibited_keys(where, source, (), 1)
-        condition = _WhereCompiler(self, source).object(where, ())
-        return None if isinstance(condition, True_) else condition
+        compiler = _WhereCompiler(self, source)
+        shape = compiler.object(where, ())
+        return (None if shape == TRUE else shape), compiler.values
 
     def order(self, order: Any, source: Source) -> list[ColumnElement[Any]]:
         """ORDER BY terms for `"title DESC"`, `["done", "title ASC"]` or `"done,title"`.
@@ -141,16 +168,24 @@ class Filters:
         >>> [str(term) for term in filters.order("title DESC", Source("filter", {}))]
         ['note.title IS NULL ASC', 'note.title DESC', 'note.id ASC']
         """
+        return self.order_terms(self.order_key(order, source))
+
+    def order_key(self, order: Any, source: Source) -> OrderKey:
+        """An order checked, as `(property, descending)` pairs: every 400 is raised here.
+
+        >>> Filters(*_example()).order_key("title DESC,id", Source("filter", {}))
+        (('title', True), ('id', False))
+        """
         if order is None:
-            keys: list[tuple[Any, Tokens]] = []
-        elif isinstance(order, str):
-            keys = [(key, ()) for key in order.split(",")] if order.strip() else []
+            return ()
+        if isinstance(order, str):
+            keys: list[tuple[Any, Tokens]] = (
+                [(key, ()) for key in order.split(",")] if order.strip() else [])
         elif isinstance(order, list):
             keys = [(key, (i,)) for i, key in enumerate(order)]
         else:
             _fail(source, (), "order must be a string or an array of strings")
-        terms: list[ColumnElement[Any]] = []
-        by_id = False
+        pairs: list[tuple[str, bool]] = []
         for key, tokens in keys:
             if not isinstance(key, str):
                 _fail(source, tokens, "order must be a string or an array of strings")
@@ -162,15 +197,20 @@ class Filters:
             if prop.kind == "json":
                 _fail(source, tokens, f"{self.entity.name} cannot be ordered by JSON property "
                       f"'{prop.name}'", prop.name)
-            column = self._columns[prop.name]
-            descending = len(words) == 2 and words[1].upper() == "DESC"
+            pairs.append((prop.name, len(words) == 2 and words[1].upper() == "DESC"))
+        return tuple(pairs)
+
+    def order_terms(self, key: OrderKey) -> list[ColumnElement[Any]]:
+        """The ORDER BY terms of a checked order (`order_key`)."""
+        terms: list[ColumnElement[Any]] = []
+        for name, descending in key:
+            column = self.columns[name]
             if column.nullable:
                 # MySQL has no NULLS FIRST; a boolean sorts false before true everywhere.
                 is_null = column.is_(None)
                 terms.append(is_null.asc() if descending else is_null.desc())
             terms.append(column.desc() if descending else column.asc())
-            by_id = by_id or prop.name == self.entity.id
-        if not by_id:
+        if not any(name == self.entity.id for name, _ in key):
             terms.append(self._id.asc())
         return terms
 
@@ -204,8 +244,8 @@ class Filters:
         if not chosen:
             return None
         if any(chosen.values()):
-            return tuple(name for name in self._columns if chosen.get(name))
-        return tuple(name for name in self._columns if name not in chosen)
+            return tuple(name for name in self.columns if chosen.get(name))
+        return tuple(name for name in self.columns if name not in chosen)
 
     def page(self, filter_: Mapping[str, Any], source: Source) -> tuple[int, int]:
         """`(limit, offset)`: the limit capped at `max_limit`; `skip`, or its synonym `offset`.
@@ -252,17 +292,24 @@ class Filters:
 
 
 class _WhereCompiler:
-    """One where object's compilation: its source, for errors, and its budget of values."""
+    """One where object's compilation: its source, for errors, its budget of values, and the
+    values found, in the order the shape's slots number them."""
 
     def __init__(self, filters: Filters, source: Source) -> None:
         self.filters = filters
         self.source = source
         self.values_left = MAX_VALUES
+        self.values: list[Any] = []
 
     def fail(self, tokens: Tokens, message: str, prop: str | None = None) -> NoReturn:
         _fail(self.source, tokens, message, prop)
 
-    def object(self, where: Mapping[str, Any], tokens: Tokens) -> Condition:
+    def slot(self, value: Any) -> int:
+        """Keep a value for the statement; its slot's number."""
+        self.values.append(value)
+        return len(self.values) - 1
+
+    def object(self, where: Mapping[str, Any], tokens: Tokens) -> Shape:
         conditions = []
         for key, value in where.items():
             at = (*tokens, key)
@@ -279,7 +326,7 @@ class _WhereCompiler:
                 conditions.append(self.property(key, value, at))
         return _all(conditions)
 
-    def property(self, name: str, value: Any, at: Tokens) -> Condition:
+    def property(self, name: str, value: Any, at: Tokens) -> Shape:
         prop = self.filters._property(name, self.source, at, "filter by")
         if isinstance(value, Mapping):
             if not value:
@@ -291,10 +338,9 @@ class _WhereCompiler:
         return self.operation(prop, "eq", value, at, name)
 
     def operation(self, prop: Property, op: str, operand: Any, at: Tokens,
-                  label: str) -> Condition:
+                  label: str) -> Shape:
         """`label` names the operator, or the property in the `{prop: value}` shorthand."""
         name, kind = prop.name, prop.kind
-        column = self.filters._columns[name]
         if op not in OPERATORS:
             self.fail(at, f"'{op}' is not a where operator", name)
         if kind == "json" and op != "exists":
@@ -308,11 +354,11 @@ class _WhereCompiler:
             flag = _boolean(operand)
             if flag is None:
                 self.fail(at, "'exists' needs true or false", name)
-            return column.is_not(None) if flag else column.is_(None)
+            return ("null", name, not flag)
         if op in ("eq", "neq") and operand is None:
-            return column.is_(None) if op == "eq" else column.is_not(None)
+            return ("null", name, op == "eq")
         if op in _COMPARE:
-            return _compare(column, prop, op, self.value(prop, operand, at, label))
+            return self.compare(prop, op, self.value(prop, operand, at, label))
         if op in ("inq", "nin", "between"):
             items = operand if isinstance(operand, list) else None
             if op == "between" and (items is None or len(items) != 2):
@@ -321,22 +367,52 @@ class _WhereCompiler:
                 self.fail(at, f"'{op}' needs an array of values", name)
             if op == "between":
                 low, high = (self.value(prop, item, (*at, i), op) for i, item in enumerate(items))
-                return _all([_compare(column, prop, "gte", low),
-                             _compare(column, prop, "lte", high)])
+                return _all([self.compare(prop, "gte", low), self.compare(prop, "lte", high)])
             values = [None if item is None else self.value(prop, item, (*at, i), op)
                       for i, item in enumerate(items)]
-            return _membership(column, prop, op, values)
+            return self.membership(prop, op, values)
         text = self.value(prop, operand, at, op)
         if op == "regexp":
-            return column.regexp_match(self.regexp(text, at, name))
-        pattern = like_pattern(text)
-        if op == "like":
-            return column.like(pattern, escape="\\")
-        if op == "nlike":
-            return column.not_like(pattern, escape="\\")
-        if op == "ilike":
-            return column.ilike(pattern, escape="\\")
-        return column.not_ilike(pattern, escape="\\")
+            return ("regexp", name, self.slot(self.regexp(text, at, name)))
+        return (op, name, self.slot(like_pattern(text)))
+
+    def compare(self, prop: Property, op: str, value: Any) -> Shape:
+        """`prop <op> value`, decided here when no stored value could compare otherwise."""
+        name = prop.name
+        if prop.kind in ("int32", "int64"):
+            if isinstance(value, float) and not value.is_integer():
+                if op in ("eq", "neq"):
+                    return ("null", name, False) if op == "neq" else FALSE
+                # No integer lies strictly between: x > 1.5 is x >= 2, x < 1.5 is x <= 1.
+                value, op = (math.ceil(value), "gte") if op in ("gt", "gte") else (
+                    math.floor(value), "lte")
+            low, high = INT32 if prop.kind == "int32" else INT64
+            value = int(value)
+        elif prop.kind == "number" and isinstance(value, int):
+            low, high = -_FLOAT_MAX, _FLOAT_MAX
+        else:
+            return (op, name, self.slot(value))
+        if low <= value <= high:
+            return (op, name, self.slot(float(value) if prop.kind == "number" else value))
+        # Beyond every stored value: "not equal" holds, and so does "less than something above
+        # them all" or "more than something below them all"; "equal" never does.
+        holds = op == "neq" or (op in ("lt", "lte") and value > high) or (
+            op in ("gt", "gte") and value < low)
+        return ("null", name, False) if holds else FALSE
+
+    def membership(self, prop: Property, op: str, values: list[Any]) -> Shape:
+        """`inq` / `nin`: a null in the list stands for NULL rows; other values must be storable.
+        The values kept fill one slot, whatever their number."""
+        name = prop.name
+        kept = [v for v in values if v is not None and _comparable(prop, v)]
+        kept = [float(v) if prop.kind == "number" else int(v) if isinstance(v, float) else v
+                for v in kept]
+        if op == "inq":
+            parts: list[Shape] = [("inq", name, self.slot(kept))] if kept else []
+            return _any([*parts, ("null", name, True)] if None in values else parts)
+        if not values:
+            return TRUE
+        return ("nin", name, self.slot(kept)) if kept else ("null", name, False)
 
     def value(self, prop: Property, raw: Any, at: Tokens, label: str) -> Any:
         """A JSON value as the column compares it; `label` names what needed it."""
@@ -394,55 +470,56 @@ def _fail(source: Source, tokens: Tokens, message: str, prop: str | None = None)
         "info": {"property": prop} if prop is not None else {}}])
 
 
-def _all(conditions: list[Condition]) -> Condition:
-    kept = [c for c in conditions if not isinstance(c, True_)]
-    if any(isinstance(c, False_) for c in kept):
-        return false()
-    return kept[0] if len(kept) == 1 else and_(*kept) if kept else true()
+def _all(parts: list[Shape]) -> Shape:
+    kept = [part for part in parts if part != TRUE]
+    if FALSE in kept:
+        return FALSE
+    return kept[0] if len(kept) == 1 else ("and", *kept) if kept else TRUE
 
 
-def _any(conditions: list[Condition]) -> Condition:
-    kept = [c for c in conditions if not isinstance(c, False_)]
-    if any(isinstance(c, True_) for c in kept):
-        return true()
-    return kept[0] if len(kept) == 1 else or_(*kept) if kept else false()
+def _any(parts: list[Shape]) -> Shape:
+    kept = [part for part in parts if part != FALSE]
+    if TRUE in kept:
+        return TRUE
+    return kept[0] if len(kept) == 1 else ("or", *kept) if kept else FALSE
 
 
-def _compare(column: ColumnElement[Any], prop: Property, op: str, value: Any) -> Condition:
-    """`column <op> value`, decided here when no stored value could compare otherwise."""
-    if prop.kind in ("int32", "int64"):
-        if isinstance(value, float) and not value.is_integer():
-            if op in ("eq", "neq"):
-                return column.is_not(None) if op == "neq" else false()
-            # No integer lies strictly between: x > 1.5 is x >= 2, x < 1.5 is x <= 1.
-            value, op = (math.ceil(value), "gte") if op in ("gt", "gte") else (
-                math.floor(value), "lte")
-        low, high = INT32 if prop.kind == "int32" else INT64
-        value = int(value)
-    elif prop.kind == "number" and isinstance(value, int):
-        low, high = -_FLOAT_MAX, _FLOAT_MAX
-    else:
-        return _COMPARE[op](column, value)
-    if low <= value <= high:
-        return _COMPARE[op](column, float(value) if prop.kind == "number" else value)
-    # Beyond every stored value: "not equal" holds, and so does "less than something above
-    # them all" or "more than something below them all"; "equal" never does.
-    holds = op == "neq" or (op in ("lt", "lte") and value > high) or (
-        op in ("gt", "gte") and value < low)
-    return column.is_not(None) if holds else false()
+def build(shape: Shape, columns: Mapping[str, ColumnElement[Any]],
+          values: Sequence[Any] | None = None) -> Condition:
+    """The SQL condition of a where shape: with `values`, each slot bound to its value; without,
+    each slot a named parameter (`w0`, `w1`, ...) to supply when the statement runs.
+
+    >>> from sqlalchemy import column
+    >>> columns = {"id": column("id"), "title": column("title")}
+    >>> shape = ("or", ("null", "title", True), ("inq", "id", 0))
+    >>> print(build(shape, columns))
+    title IS NULL OR id IN (__[POSTCOMPILE_w0])
+    """
+    tag = shape[0]
+    if tag == "and" or tag == "or":
+        parts = [build(part, columns, values) for part in shape[1:]]
+        return and_(*parts) if tag == "and" else or_(*parts)
+    if tag == "true" or tag == "false":
+        return true() if tag == "true" else false()
+    column = columns[shape[1]]
+    if tag == "null":
+        return column.is_(None) if shape[2] else column.is_not(None)
+    slot: int = shape[2]
+    if tag in ("inq", "nin"):
+        members: Any = (values[slot] if values is not None
+                        else bindparam(f"w{slot}", expanding=True))
+        return column.in_(members) if tag == "inq" else column.not_in(members)
+    value: Any = values[slot] if values is not None else bindparam(f"w{slot}")
+    if tag in _COMPARE:
+        return _COMPARE[tag](column, value)
+    if tag == "regexp":
+        return column.regexp_match(value)
+    return _LIKE[tag](column, value)
 
 
-def _membership(column: ColumnElement[Any], prop: Property, op: str, values: list[Any]) -> Condition:
-    """`inq` / `nin`: a null in the list stands for NULL rows; other values must be storable."""
-    kept = [v for v in values if v is not None and _comparable(prop, v)]
-    kept = [float(v) if prop.kind == "number" else int(v) if isinstance(v, float) else v
-            for v in kept]
-    if op == "inq":
-        parts: list[Condition] = [column.in_(kept)] if kept else []
-        return _any([*parts, column.is_(None)] if None in values else parts)
-    if not values:
-        return true()
-    return column.not_in(kept) if kept else column.is_not(None)
+def slots(values: Sequence[Any]) -> dict[str, Any]:
+    """The parameters a statement built without values (`build`) runs with."""
+    return {f"w{slot}": value for slot, value in enumerate(values)}
 
 
 def _comparable(prop: Property, value: Any) -> bool:

@@ -9,15 +9,19 @@ filter, 409/422/503 for what the database refuses), so a handler can let them th
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable, Iterator, Mapping
+import threading
+from collections.abc import Callable, Hashable, Iterable, Iterator, Mapping, Sequence
 from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any, Self
 
 import orjson
 from sqlalchemy import (
+    BindParameter,
     ColumnElement,
     Connection,
+    Executable,
+    Select,
     Table,
     bindparam,
     delete,
@@ -29,7 +33,7 @@ from sqlalchemy import (
 
 from server.data.database import Database
 from server.data.entities import Entity
-from server.data.filters import Filters, Source
+from server.data.filters import Filters, Shape, Source, build, slots
 from server.data.relations import Include, Inclusion
 from server.data.tables import MAX_JSON_DEPTH, from_db, new_id, storage_errors, text_limits, to_db
 from server.errors import (
@@ -43,6 +47,11 @@ from server.errors import (
 from server.validation import SchemaValidators, Validator
 
 Item = dict[str, Any]
+
+STATEMENTS_PER_ENTITY = 256
+"""Query shapes whose statement one repository keeps built (a few KB each)."""
+_LIMIT: BindParameter[int] = bindparam("charter_limit")
+_OFFSET: BindParameter[int] = bindparam("charter_offset")
 
 
 @dataclass(frozen=True)
@@ -124,6 +133,17 @@ class Repository:
                           if prop.has_default}
         self._text_limits = dict(text_limits or {})
         self._max_json_depth = max_json_depth
+        self._count = select(func.count()).select_from(table)
+        # Built once; the values come with each execution (a SET for each column named, so
+        # the id's parameter is named like no column).
+        self._key_name = "charter_key"
+        while self._key_name in table.c:
+            self._key_name += "_"
+        self._insert = insert(table)
+        self._update_by_id = update(table).where(self._id_column == bindparam(self._key_name))
+        self._delete_by_id = delete(table).where(self._id_column == bindparam(self._key_name))
+        self._statements: dict[Hashable, Any] = {}
+        self._building = threading.Lock()
 
     @classmethod
     def from_repository(cls, repository: Repository) -> Self:
@@ -157,7 +177,7 @@ class Repository:
         filter_ = self._check_filter(filter_, source)
         fields = self.filters.fields(filter_.get("fields"), _at(source, "/fields"))
         plan = self._plan(filter_, source)
-        with self.database.read() as connection:
+        with self.database.read(single=not plan) as connection:
             row = self.load(connection, id_)
             if row is None:
                 raise EntityNotFound(self.entity.name, id_)
@@ -169,7 +189,7 @@ class Repository:
         return self.count_where(where, None, Source("where", where))
 
     def exists(self, id_: Any) -> bool:
-        with self.database.read() as connection:
+        with self.database.read(single=True) as connection:
             return self.load(connection, id_) is not None
 
     # -- writes -----------------------------------------------------------------------------
@@ -200,7 +220,7 @@ class Repository:
             generated = new_id(self._id_prop)
             if generated is not None:
                 values[self.entity.id] = generated
-        result = connection.execute(insert(self.table).values(values))
+        result = connection.execute(self._insert, values)
         if self.entity.id not in values:
             key = result.inserted_primary_key
             assert key is not None
@@ -230,7 +250,7 @@ class Repository:
             if row is None:
                 raise EntityNotFound(self.entity.name, id_)
             self._check_tag(row, if_match, id_)
-            connection.execute(delete(self.table).where(self._id_column == row[self.entity.id]))
+            connection.execute(self._delete_by_id, {self._key_name: row[self.entity.id]})
 
     def delete_all(self, where: Mapping[str, Any] | None = None) -> int:
         return self.delete_where(where, None, Source("where", where))
@@ -242,16 +262,21 @@ class Repository:
         filter_ = self._check_filter(filter_, source)
         fields = self.filters.fields(filter_.get("fields"), _at(source, "/fields"))
         plan = self._plan(filter_, source)
-        with self.database.read() as connection:
+        with self.database.read(single=not plan) as connection:
             rows = self.select_rows(connection, filter_, source, condition)
             return self._present(connection, rows, fields, plan, source)
 
     def count_where(self, where: Mapping[str, Any] | None, condition: ColumnElement[bool] | None,
                     source: Source) -> int:
-        conditions = self.conditions(where, source, condition)
-        query = select(func.count()).select_from(self.table).where(*conditions)
-        with self.database.read() as connection:
-            return int(connection.execute(query).scalar_one())
+        if condition is None:
+            shape, values = self.filters.where_shape(where, source)
+            query = self._statement(("count", shape), lambda: self._count.where(
+                *self._built(shape)))
+            params = slots(values)
+        else:
+            query, params = self._count.where(*self.conditions(where, source, condition)), {}
+        with self.database.read(single=True) as connection:
+            return int(connection.execute(query, params).scalar_one())
 
     def update_where(self, data: Mapping[str, Any], where: Mapping[str, Any] | None,
                      condition: ColumnElement[bool] | None, source: Source) -> int:
@@ -283,14 +308,48 @@ class Repository:
     def select_rows(self, connection: Connection, filter_: Mapping[str, Any], source: Source,
                     condition: ColumnElement[bool] | None = None, *,
                     paged: bool = True) -> list[Item]:
-        """Full rows (every property, hidden ones too) matching a checked filter."""
-        conditions = self.conditions(filter_.get("where"), _at(source, "/where"), condition)
-        query = self.selection.where(*conditions).order_by(
-            *self.filters.order(filter_.get("order"), _at(source, "/order")))
+        """Full rows (every property, hidden ones too) matching a checked filter.
+
+        Without `condition`, filters of one shape (the same where but for its values, the same
+        order, both paged or not) run one statement, built once (`_statement`)."""
+        where_at, order_at = _at(source, "/where"), _at(source, "/order")
+        if condition is None:
+            shape, values = self.filters.where_shape(filter_.get("where"), where_at)
+            order = self.filters.order_key(filter_.get("order"), order_at)
+
+            def built() -> Select[Any]:
+                query = self.selection.where(*self._built(shape)).order_by(
+                    *self.filters.order_terms(order))
+                return query.limit(_LIMIT).offset(_OFFSET) if paged else query
+
+            query = self._statement(("find", shape, order, paged), built)
+            params = slots(values)
+        else:
+            conditions = self.conditions(filter_.get("where"), where_at, condition)
+            query = self.selection.where(*conditions).order_by(
+                *self.filters.order(filter_.get("order"), order_at))
+            query = query.limit(_LIMIT).offset(_OFFSET) if paged else query
+            params = {}
         if paged:
-            limit, offset = self.filters.page(filter_, source)
-            query = query.limit(limit).offset(offset) if offset else query.limit(limit)
-        return [self.from_row(dict(row)) for row in connection.execute(query).mappings()]
+            params["charter_limit"], params["charter_offset"] = self.filters.page(filter_, source)
+        return list(map(self.from_selected, connection.execute(query, params)))
+
+    def _statement(self, key: Hashable, build: Callable[[], Executable]) -> Any:
+        """The statement of one shape of query, built at its first use: a few hundred µs per
+        query saved, in building and in SQLAlchemy's own cache lookup. At most
+        `STATEMENTS_PER_ENTITY` are kept, the oldest going first."""
+        statement = self._statements.get(key)
+        if statement is None:
+            statement = build()
+            with self._building:  # handlers' threads may miss at once
+                while len(self._statements) >= STATEMENTS_PER_ENTITY:
+                    self._statements.pop(next(iter(self._statements)))
+                self._statements[key] = statement
+        return statement
+
+    def _built(self, shape: Shape | None) -> list[ColumnElement[bool]]:
+        """A where shape's condition with named slots, as `where(*...)` takes it."""
+        return [] if shape is None else [build(shape, self.filters.columns)]
 
     def etag(self, row: Mapping[str, Any]) -> str:
         """A strong ETag for an item's stored state (every property, hidden ones included)."""
@@ -341,8 +400,8 @@ class Repository:
         if key is None:
             return None
         query = self._by_id.with_for_update() if lock else self._by_id
-        row = connection.execute(query, {"id": key}).mappings().first()
-        return self.from_row(dict(row)) if row is not None else None
+        row = connection.execute(query, {"id": key}).first()
+        return self.from_selected(row) if row is not None else None
 
     def _key(self, id_: Any) -> Any:
         """The stored form of an id, or None when no row can have it (1.5 or 2**70 for an integer)."""
@@ -357,6 +416,14 @@ class Repository:
         item: Item = {}
         for name, prop, convert in self._columns:
             value = row.get(name)
+            if value is not None:
+                item[name] = from_db(prop, value) if convert else value
+        return item
+
+    def from_selected(self, row: Sequence[Any]) -> Item:
+        """`from_row` for a row of `selection`, its values in property order (a third faster)."""
+        item: Item = {}
+        for (name, prop, convert), value in zip(self._columns, row, strict=True):
             if value is not None:
                 item[name] = from_db(prop, value) if convert else value
         return item
@@ -408,10 +475,9 @@ class Repository:
             self._check_tag(row, if_match, id_)
             key = row[self.entity.id]
             if values:
-                connection.execute(update(self.table).where(self._id_column == key)
-                                   .values(values))
-            stored = connection.execute(self._by_id, {"id": self._key(key)}).mappings().one()
-            return self._noted(self.from_row(dict(stored)))
+                connection.execute(self._update_by_id, {**values, self._key_name: key})
+            stored = connection.execute(self._by_id, {"id": self._key(key)}).one()
+            return self._noted(self.from_selected(stored))
 
     def _check_tag(self, row: Item, if_match: str | None, id_: Any) -> None:
         if if_match is None or _matches(if_match, self.etag(row)):

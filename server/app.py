@@ -16,15 +16,14 @@ from server.cors import CORSMiddleware, cors_problems
 from server.data.entities import EXTENSIONS, declares_entities
 from server.errors import ContractError
 from server.explorer import Explorer
-from server.forwarded import TrustedProxies, base_url
+from server.forwarded import TrustedProxies
 from server.lifecycle import Lifecycle
 from server.middleware import Entry, Middleware, entry, fold
 from server.mounts import Mounts, StaticFolder
 from server.operations import Operation, compile_operations
+from server.pages import Page, pages
 from server.pipeline import Pipeline
 from server.publish import Publisher
-from server.requests import parse_headers
-from server.responses import Response
 from server.routing import Router
 from server.security import unenforced_security
 from server.settings import Settings
@@ -101,16 +100,18 @@ class App:
         self.unbound = unbound
         self.base_path = normal_base_path(settings.base_path if settings.base_path is not None
                                           else base_path(self.spec.document))
-        self.router: Router[Operation] = Router(
-            (self.base_path + op.path, op.method, op) for op in operations)
         self.publisher = Publisher(
             self.spec, error_format=settings.error_format, unbound=unbound, private=EXTENSIONS,
             unfilled={op.label: op.unfilled_errors for op in operations if op.unfilled_errors})
         self.explorer = Explorer(settings.explorer_path, "/openapi.json")
-        self._served: Mapping[str, Callable[[str], bytes]] = {
-            "/openapi.json": self.publisher.render_json,
-            "/openapi.yaml": self.publisher.render_yaml,
-        }
+        routes: list[tuple[str, str, Operation | Page]] = [
+            (self.base_path + op.path, op.method, op) for op in operations]
+        # Charter's pages yield to the spec: a path it routes GET at (templates too) is its own.
+        spec_routes = Router(routes)
+        routes += [(path, "GET", page) for path, page in
+                   pages(self.publisher, self.explorer, self.proxies, self.base_path)
+                   if not spec_routes.routes("GET", path)]
+        self.router: Router[Operation | Page] = Router(routes)
         self.pipeline = Pipeline(self.router, settings, self.services, fallback=self._fallback)
         try:
             self.mounts = Mounts(_part(mounts, handlers, "mounts", {}))
@@ -146,11 +147,7 @@ class App:
             await self.mounts.dispatch(*found, scope, receive, send)
 
     async def _fallback(self, scope: Scope, receive: Receive, send: Send) -> bool:
-        """A GET or HEAD no route matched: Charter's pages, then the static files."""
-        page = self._builtin(scope)
-        if page is not None:
-            await page.send(send, head=scope["method"] == "HEAD")
-            return True
+        """A GET or HEAD no route matched: the static files."""
         return self.static is not None and await self.static.serve(scope, receive, send)
 
     def _open_data(self, model: DataModel, settings: Settings,
@@ -230,19 +227,6 @@ class App:
             await self._app(scope, receive, send)
         elif scope["type"] == "lifespan":
             await self._lifespan(receive, send)
-
-    def _builtin(self, scope: Scope) -> Response | None:
-        """The pages Charter serves itself, where the spec has no route of its own."""
-        path: str = scope["path"]
-        if self.base_path and path.startswith(self.base_path + "/"):
-            path = path[len(self.base_path):]  # under the base path too, as the operations are
-        render = self._served.get(path)
-        if render is None:
-            return self.explorer.find(path)
-        url = base_url(scope, parse_headers(scope.get("headers", ())), self.proxies)
-        media_type = "application/json" if path.endswith(".json") else "application/yaml"
-        return Response(render(url + self.base_path), media_type=media_type,
-                        headers={"vary": self.proxies.vary})
 
     async def _lifespan(self, receive: Receive, send: Send) -> None:
         while True:

@@ -6,6 +6,7 @@ import base64
 import functools
 import hashlib
 import json
+from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -125,6 +126,10 @@ class Explorer:
                     _read_asset(name), media_type=media_type, headers=cache
                 )
         self._responses = responses
+
+    def responses(self) -> Iterator[tuple[str, Response]]:
+        """Every path the explorer answers, with its response."""
+        return iter(self._responses.items())
 
     def find(self, path: str) -> Response | None:
         """The response for `path`, or None when the path is not the explorer's.

@@ -20,6 +20,7 @@ from server.errors import (
     render_error,
 )
 from server.operations import Operation
+from server.pages import Page
 from server.parameters import RequestParts
 from server.requests import Request, parse_headers
 from server.responses import Response
@@ -100,11 +101,12 @@ Fallback = Callable[[Scope, Receive, Send], Awaitable[bool]]
 class Pipeline:
     """Serves requests for the compiled operations. Built once; `handle` runs per request."""
 
-    def __init__(self, router: Router[Operation], settings: Settings,
+    def __init__(self, router: Router[Operation | Page], settings: Settings,
                  services: Mapping[str, Any],
                  fallback: Fallback | None = None) -> None:
-        """`fallback` answers a GET or HEAD no route of the spec matched, if it can (Charter's
-        pages, static files): True when it sent a response."""
+        """`router` routes to the spec's operations and Charter's pages; `fallback` answers a
+        GET or HEAD no route matched, if it can (static files): True when it sent a
+        response."""
         self.router = router
         self.fallback = fallback
         self.settings = settings
@@ -126,14 +128,19 @@ class Pipeline:
             raw_path = scope.get("raw_path")
             path = raw_path.decode("latin-1") if raw_path else scope["path"]
             try:
-                operation, path_params = self.router.find_route(method, path)
+                target, path_params = self.router.find_route(method, path)
             except (EndpointNotFound, MethodNotAllowed):
-                # Charter's own pages (the published spec, the explorer) and static files
-                # yield to the spec's routes.
+                # Static files yield to every route.
                 if (self.fallback is None or method not in ("GET", "HEAD")
                         or not await self.fallback(scope, receive, send)):
                     raise
                 return
+            if isinstance(target, Page):  # Charter's own: the published spec, the explorer
+                await target.respond(scope).send(
+                    send, head=method == "HEAD",
+                    extra=[(b"x-request-id", request_id.encode("latin-1"))])
+                return
+            operation = target
             if "content-length" in headers or "transfer-encoding" in headers:
                 request.body = await (self.read_body(receive, headers) if BODY_TIMED in scope
                                       else self.read_body_in_time(receive, headers))

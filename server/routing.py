@@ -102,6 +102,18 @@ class Router(Generic[T]):
             raise MethodNotAllowed(method, unquote(path), allowed_methods(methods))
         return target, params
 
+    def routes(self, method: str, path: str) -> bool:
+        """Whether a route answers `method` at `path` (HEAD where GET is).
+
+        >>> Router([("/a/{x}", "get", "t")]).routes("GET", "/a/b")
+        True
+        """
+        try:
+            self.find_route(method, path)
+        except (EndpointNotFound, MethodNotAllowed):
+            return False
+        return True
+
     def allowed(self, path: str) -> list[str] | None:
         """The methods served at `path`, or None if no route matches it."""
         methods = self._static.get(path)

@@ -476,6 +476,38 @@ def test_operations_live_under_the_first_servers_path(tmp_path: Path, servers: s
         assert client.get(page).status_code == 200
 
 
+def test_charters_pages_are_routes_that_yield_to_the_specs(tmp_path: Path) -> None:
+    (tmp_path / "openapi.yaml").write_text("""\
+openapi: 3.0.3
+info: {title: x, version: '1'}
+paths:
+  /{name}.yaml:
+    get:
+      operationId: showYaml
+      parameters: [{name: name, in: path, required: true, schema: {type: string}}]
+      responses: {'200': {description: ok}}
+  /openapi.json:
+    post:
+      operationId: postSpec
+      responses: {'200': {description: ok}}
+""")
+    app = App(Settings.from_env({}, spec=tmp_path, handlers="no_such_package",
+                                allow_unbound=True))
+    client = Client(app)
+    # The spec's template takes /openapi.yaml; its POST leaves GET /openapi.json to Charter
+    assert client.get("/openapi.yaml").status_code == 501
+    page = client.get("/openapi.json")
+    assert page.status_code == 200 and page.json()["info"]["title"] == "x"
+    assert page.headers["x-request-id"]
+    assert client.head("/explorer/").headers["content-type"] == "text/html; charset=utf-8"
+    assert client.post("/openapi.json").status_code == 501
+    refused = client.delete("/openapi.json")
+    assert (refused.status_code, refused.headers["allow"]) == (405, "GET, HEAD, POST")
+    refused = client.post("/explorer/")
+    assert (refused.status_code, refused.headers["allow"]) == (405, "GET, HEAD")
+    assert app.router.routes("GET", "/explorer/swagger-ui.css")
+
+
 def test_a_base_path_setting_overrides_the_servers_path(tmp_path: Path) -> None:
     # Behind a proxy that strips /v1 (and says so in X-Forwarded-Prefix), the app serves at "".
     spec = write_spec(tmp_path, "[{url: 'http://petstore.swagger.io/v1'}]")

@@ -11,7 +11,6 @@ The server is always stopped, and a test that leaves it hanging fails instead of
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
 import threading
@@ -24,17 +23,13 @@ from pathlib import Path
 import httpx
 import pytest
 
+from tests.proxy import free_port
+
 ROOT = Path(__file__).resolve().parents[1]
 START_TIMEOUT = 30.0
+BIND_ATTEMPTS = 5
 PROBE_LIMIT = 1.0
 """Seconds: the worst latency a probe may see while an attack runs."""
-
-
-def free_port() -> int:
-    """A local port that nothing listens on (for now)."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 @dataclass
@@ -60,7 +55,23 @@ class LiveServer:
 def live_server(folder: Path, env: Mapping[str, str] | None = None,
                 args: tuple[str, ...] = (), cwd: Path = ROOT) -> Iterator[LiveServer]:
     """`python -m server serve` for the example on a free port, a new SQLite file in `folder`;
-    run in `cwd`, where the spec and the handlers are found."""
+    run in `cwd`, where the spec and the handlers are found.
+
+    A free port is free only until someone takes it: a server that finds its port taken
+    (another test's, between `free_port` and its bind) is started again on another."""
+    for _ in range(BIND_ATTEMPTS):
+        server = _start(folder, env, args, cwd)
+        try:
+            if _wait_until_serving(server):
+                yield server
+                return
+        finally:
+            _stop(server)
+    pytest.fail(f"no free port for the server after {BIND_ATTEMPTS} attempts")
+
+
+def _start(folder: Path, env: Mapping[str, str] | None, args: tuple[str, ...],
+           cwd: Path) -> LiveServer:
     port = free_port()
     database = folder / "app.db"
     environ = {**os.environ, "DATABASE_URL": f"sqlite:///{database}", "CHARTER_MIGRATE": "1",
@@ -71,27 +82,31 @@ def live_server(folder: Path, env: Mapping[str, str] | None = None,
             [sys.executable, "-m", "server", "serve", "--port", str(port), *args],
             cwd=cwd, env=environ, stdout=out, stderr=subprocess.STDOUT,
         )
-        server = LiveServer(f"http://127.0.0.1:{port}", port, process, log, database)
-        try:
-            _wait_until_serving(server)
-            yield server
-        finally:
-            process.terminate()
-            try:
-                process.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait(timeout=10)
+    return LiveServer(f"http://127.0.0.1:{port}", port, process, log, database)
 
 
-def _wait_until_serving(server: LiveServer) -> None:
+def _stop(server: LiveServer) -> None:
+    if server.process.poll() is not None:
+        return
+    server.process.terminate()
+    try:
+        server.process.wait(timeout=15)
+    except subprocess.TimeoutExpired:
+        server.process.kill()
+        server.process.wait(timeout=10)
+
+
+def _wait_until_serving(server: LiveServer) -> bool:
+    """True once the server answers; False if it exited because its port was taken."""
     deadline = time.monotonic() + START_TIMEOUT
     while time.monotonic() < deadline:
         if server.process.poll() is not None:
+            if "address already in use" in server.output():
+                return False
             pytest.fail(f"server exited with {server.process.returncode}:\n{server.output()}")
         try:
             if httpx.get(f"{server.url}/openapi.json", timeout=1.0).status_code == 200:
-                return
+                return True
         except httpx.TransportError:
             pass
         time.sleep(0.1)

@@ -18,7 +18,9 @@ from typing import Any
 
 
 def free_port() -> int:
-    """A local port that nothing listens on (for now)."""
+    """A local port that nothing listens on, for now: another process may take it before the
+    caller binds it (`live_server` starts again then), so it suits a server meant to be absent
+    best."""
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         return int(probe.getsockname()[1])

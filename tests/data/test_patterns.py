@@ -1,7 +1,7 @@
 """Patterns: LIKE operands, and regular expressions rewritten into a form every database reads alike.
 
-`tests/test_filters.py` runs the translations on the databases; here they are checked as text,
-and against RE2, SQLite's engine. `tests/test_hostile_database.py` runs the attacks.
+`tests/data/test_filters.py` runs the translations on the databases; here they are checked as text,
+and against RE2, SQLite's engine. `tests/data/test_hostile_database.py` runs the attacks.
 """
 
 from __future__ import annotations

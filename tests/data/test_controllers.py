@@ -19,7 +19,7 @@ from server.settings import Settings
 from tests.client import Client
 from tests.databases import error_body
 
-FIXTURES = Path(__file__).parent / "fixtures"
+FIXTURES = Path(__file__).parents[1] / "fixtures"
 ETAG = re.compile(r'"[0-9a-f]{24}"')
 
 

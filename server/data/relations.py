@@ -21,6 +21,7 @@ the same key (LoopBack resolves both and keeps whichever finishes last).
 
 from __future__ import annotations
 
+import dataclasses
 from collections import defaultdict
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -298,15 +299,15 @@ class RelationRoutes:
                 raise EntityNotFound(relation.target, None)
             return self.target.read_by_id(key, filter_)
         source = Source("filter", filter_)
+        plan = self.target.plan(filter_, source)
         with self.target.database.read() as connection:
             key = self._source_key(connection, id_)
-            filter_ = self.target.check_filter(filter_, source)
-            rows = self.target.select_rows(connection, {**filter_, "limit": 1}, source,
-                                           self._condition(key))
+            rows = self.target.run(connection, dataclasses.replace(plan, limit=1),
+                                   self._condition(key))
             if not rows:
                 raise EntityNotFound(relation.target, {relation.key_to: key})
             tag = self.target.etag(rows[0])
-            return self.target.present(connection, rows, filter_, source)[0], tag
+            return self.target.present(connection, rows, plan, source)[0], tag
 
     def create(self, id_: Any, data: Mapping[str, Any]) -> Item:
         """`POST /sources/{id}/targets`: a new item, linked to the source. The target's

@@ -33,7 +33,7 @@ from sqlalchemy import (
 
 from server.data.database import Database
 from server.data.entities import Entity
-from server.data.filters import Filters, Shape, Source, build, slots
+from server.data.filters import Filters, OrderKey, Shape, Source, build, slots
 from server.data.relations import Include, Inclusion
 from server.data.tables import MAX_JSON_DEPTH, from_db, new_id, storage_errors, text_limits, to_db
 from server.errors import (
@@ -74,6 +74,21 @@ class WriteChecks:
             for name, prop in (schema.get("properties") or {}).items()}}
         partial = {k: v for k, v in stored.items() if k != "required"}
         return cls(validators.compile(stored), validators.compile(partial))
+
+@dataclass(frozen=True, slots=True)
+class QueryPlan:
+    """A filter checked and compiled before anything runs (`Repository.plan`): the where's shape
+    and the values of its slots, the order, the page, what to show and what to include. Making
+    one raises every 400 the filter deserves; running it raises none."""
+
+    where: Shape | None
+    values: list[Any]
+    order: OrderKey
+    limit: int
+    offset: int
+    fields: tuple[str, ...] | None
+    include: tuple[Include, ...]
+
 
 _SEEN: ContextVar[dict[tuple[str, Any], str] | None] = ContextVar("charter_etags", default=None)
 
@@ -174,15 +189,13 @@ class Repository:
     def read_by_id(self, id_: Any, filter_: Mapping[str, Any] | None = None) -> tuple[Item, str]:
         """The item with this id, and the ETag of its current state."""
         source = Source("filter", filter_)
-        filter_ = self._check_filter(filter_, source)
-        fields = self.filters.fields(filter_.get("fields"), _at(source, "/fields"))
-        plan = self._plan(filter_, source)
-        with self.database.read(single=not plan) as connection:
+        plan = self.plan(filter_, source)
+        with self.database.read(single=not plan.include) as connection:
             row = self.load(connection, id_)
             if row is None:
                 raise EntityNotFound(self.entity.name, id_)
             tag = self._noted(row)
-            items = self._present(connection, [row], fields, plan, source)
+            items = self.present(connection, [row], plan, source)
         return items[0], tag
 
     def count(self, where: Mapping[str, Any] | None = None) -> int:
@@ -259,12 +272,10 @@ class Repository:
 
     def find_where(self, filter_: Mapping[str, Any] | None, condition: ColumnElement[bool] | None,
                    source: Source) -> list[Item]:
-        filter_ = self._check_filter(filter_, source)
-        fields = self.filters.fields(filter_.get("fields"), _at(source, "/fields"))
-        plan = self._plan(filter_, source)
-        with self.database.read(single=not plan) as connection:
-            rows = self.select_rows(connection, filter_, source, condition)
-            return self._present(connection, rows, fields, plan, source)
+        plan = self.plan(filter_, source)
+        with self.database.read(single=not plan.include) as connection:
+            rows = self.run(connection, plan, condition)
+            return self.present(connection, rows, plan, source)
 
     def count_where(self, where: Mapping[str, Any] | None, condition: ColumnElement[bool] | None,
                     source: Source) -> int:
@@ -305,33 +316,41 @@ class Repository:
 
     # -- rows -------------------------------------------------------------------------------
 
-    def select_rows(self, connection: Connection, filter_: Mapping[str, Any], source: Source,
-                    condition: ColumnElement[bool] | None = None, *,
-                    paged: bool = True) -> list[Item]:
-        """Full rows (every property, hidden ones too) matching a checked filter.
+    def plan(self, filter_: Any, source: Source) -> QueryPlan:
+        """`filter_` checked and compiled, every 400 raised here, before any query runs."""
+        filter_ = self._check_filter(filter_, source)
+        where, values = self.filters.where_shape(filter_.get("where"), _at(source, "/where"))
+        order = self.filters.order_key(filter_.get("order"), _at(source, "/order"))
+        limit, offset = self.filters.page(filter_, source)
+        fields = self.filters.fields(filter_.get("fields"), _at(source, "/fields"))
+        include = filter_.get("include")
+        planned = (self._inclusion.plan(self.entity, include, _at(source, "/include"))
+                   if include else ())
+        return QueryPlan(where, values, order, limit, offset, fields, planned)
 
-        Without `condition`, filters of one shape (the same where but for its values, the same
+    def run(self, connection: Connection, plan: QueryPlan,
+            condition: ColumnElement[bool] | None = None, *, paged: bool = True) -> list[Item]:
+        """Full rows (every property, hidden ones too) that a plan selects, `condition` too.
+
+        Without `condition`, plans of one shape (the same where but for its values, the same
         order, both paged or not) run one statement, built once (`_statement`)."""
-        where_at, order_at = _at(source, "/where"), _at(source, "/order")
         if condition is None:
-            shape, values = self.filters.where_shape(filter_.get("where"), where_at)
-            order = self.filters.order_key(filter_.get("order"), order_at)
-
             def built() -> Select[Any]:
-                query = self.selection.where(*self._built(shape)).order_by(
-                    *self.filters.order_terms(order))
+                query = self.selection.where(*self._built(plan.where)).order_by(
+                    *self.filters.order_terms(plan.order))
                 return query.limit(_LIMIT).offset(_OFFSET) if paged else query
 
-            query = self._statement(("find", shape, order, paged), built)
-            params = slots(values)
+            query = self._statement(("find", plan.where, plan.order, paged), built)
+            params = slots(plan.values)
         else:
-            conditions = self.conditions(filter_.get("where"), where_at, condition)
+            conditions = [condition] if plan.where is None else [
+                condition, build(plan.where, self.filters.columns, plan.values)]
             query = self.selection.where(*conditions).order_by(
-                *self.filters.order(filter_.get("order"), order_at))
+                *self.filters.order_terms(plan.order))
             query = query.limit(_LIMIT).offset(_OFFSET) if paged else query
             params = {}
         if paged:
-            params["charter_limit"], params["charter_offset"] = self.filters.page(filter_, source)
+            params["charter_limit"], params["charter_offset"] = plan.limit, plan.offset
         return list(map(self.from_selected, connection.execute(query, params)))
 
     def _statement(self, key: Hashable, build: Callable[[], Executable]) -> Any:
@@ -363,11 +382,13 @@ class Repository:
         note_etag(self.entity.name, row[self.entity.id], tag)
         return tag
 
-    def present(self, connection: Connection, rows: list[Item], filter_: Mapping[str, Any],
+    def present(self, connection: Connection, rows: list[Item], plan: QueryPlan,
                 source: Source) -> list[Item]:
-        """Rows as the API shows them: relations included, then `fields` and hidden ones left out."""
-        fields = self.filters.fields(filter_.get("fields"), _at(source, "/fields"))
-        return self._present(connection, rows, fields, self._plan(filter_, source), source)
+        """Full rows as the API shows them: the plan's relations included, then its `fields`
+        (else the visible properties)."""
+        if plan.include:
+            self._inclusion.load(connection, rows, plan.include, _at(source, "/include"))
+        return self.project(rows, plan.fields)
 
     def project(self, rows: list[Item], fields: tuple[str, ...] | None) -> list[Item]:
         """Full rows as the API shows them: `fields` (else the visible properties), and the
@@ -378,19 +399,6 @@ class Repository:
 
     def check_filter(self, filter_: Any, source: Source) -> Mapping[str, Any]:
         return self._check_filter(filter_, source)
-
-    def _plan(self, filter_: Mapping[str, Any], source: Source) -> tuple[Include, ...]:
-        """The filter's include, checked and compiled before any query."""
-        include = filter_.get("include")
-        if not include:
-            return ()
-        return self._inclusion.plan(self.entity, include, _at(source, "/include"))
-
-    def _present(self, connection: Connection, rows: list[Item], fields: tuple[str, ...] | None,
-                 plan: tuple[Include, ...], source: Source) -> list[Item]:
-        if plan:
-            self._inclusion.load(connection, rows, plan, _at(source, "/include"))
-        return self.project(rows, fields)
 
     def visible_only(self, item: Item) -> Item:
         return {k: v for k, v in item.items() if k in self._visible}

@@ -16,6 +16,7 @@ from sqlalchemy import MetaData, select
 
 from server.data.database import Database
 from server.data.entities import read_entities
+from server.data.filters import Source
 from server.data.model import DataModel
 from server.data.repository import Repositories, Repository
 from server.data.tables import build_tables
@@ -219,6 +220,25 @@ def test_filters_of_one_shape_share_a_statement_and_keep_their_values(
     for op in ("gt", "gte", "lt", "lte", "neq"):
         titles({"where": {"rank": {op: 2}}})
     assert len(notes._statements) == 3
+
+
+def test_a_filter_is_planned_whole_before_any_connection_is_taken(
+        notes: Repository, monkeypatch: pytest.MonkeyPatch) -> None:
+    plan = notes.plan({"where": {"rank": {"gt": "2"}}, "order": "title DESC", "limit": 5,
+                       "skip": 1, "fields": ["title"], "include": ["folder"]},
+                      Source("filter", {}))
+    assert (plan.where, plan.values, plan.order) == (("gt", "rank", 0), [2], (("title", True),))
+    assert (plan.limit, plan.offset, plan.fields) == (5, 1, ("title",))
+    assert [include.relation.name for include in plan.include] == ["folder"]
+
+    def no_connection(*args: Any, **kwargs: Any) -> Any:
+        raise AssertionError("a connection was taken for a filter that is a 400")
+
+    monkeypatch.setattr(notes.database, "read", no_connection)
+    for bad in ({"order": "nope"}, {"limit": 0}, {"fields": ["nope"]}, {"include": ["nope"]},
+                {"where": {"nope": 1}}):
+        assert error_of(lambda bad=bad: notes.find(bad))["error"]["statusCode"] == 400
+        assert error_of(lambda bad=bad: notes.find_by_id(1, bad))["error"]["statusCode"] == 400
 
 
 def test_find_one(notes: Repository) -> None:

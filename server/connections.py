@@ -109,7 +109,8 @@ class LimitedProtocol(HttpToolsProtocol):
         self.awaiting_head_since: float | None = None
         """When the connection became ready for a request head; None once the head is in."""
         self.awaiting_body_since: float | None = None
-        """When the head of a request whose body is not all in yet was complete; else None."""
+        """When the last request head was complete; its body is awaited while the cycle says
+        `more_body`."""
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         super().connection_made(transport)
@@ -141,10 +142,6 @@ class LimitedProtocol(HttpToolsProtocol):
         self.awaiting_body_since = self.loop.time()
         super().on_headers_complete()
 
-    def on_message_complete(self) -> None:
-        self.awaiting_body_since = None
-        super().on_message_complete()
-
     def on_response_complete(self) -> None:
         super().on_response_complete()
         # Unless a pipelined request has just started, the connection now waits for a head.
@@ -158,8 +155,10 @@ class LimitedProtocol(HttpToolsProtocol):
                 and not self._responding())
 
     def body_overdue(self, since: float) -> bool:
-        """Whether a request's body has been awaited since before `since`."""
-        return self.awaiting_body_since is not None and self.awaiting_body_since <= since
+        """Whether a request's body has been awaited since before `since` (uvicorn's cycle
+        says whether all of it is in: no override per request needed)."""
+        return (self.awaiting_body_since is not None and self.awaiting_body_since <= since
+                and self.cycle is not None and self.cycle.more_body)
 
     def refuse_late_body(self) -> None:
         """408, unless a response has begun on the connection (it would interleave); then the

@@ -62,7 +62,9 @@ def load_json(source: bytes | str) -> Any:
     """
     value = orjson.loads(source)  # checks the text (syntax, UTF-8, depth, numbers) first
     text = source if isinstance(source, bytes) else source.encode("utf-8", "surrogatepass")
-    if _LONG_RUN not in text.translate(_DIGITS_AS_NUL):
+    # find, not `in`: bytes' `in` tries its operand as an integer first, and raises and clears
+    # a TypeError on every call (a third of the time of the whole check).
+    if text.translate(_DIGITS_AS_NUL).find(_LONG_RUN) < 0:
         return value
     # The standard library reads integers exactly. Its C parser counts each nesting level
     # against the recursion limit, which orjson's 1024 levels can exceed: give it room, under a

@@ -1,5 +1,5 @@
 """The import graph: the request core (operations, pipeline, publish) knows nothing of the
-data layer; the application composes them."""
+data layer; the application composes them; and no module needs itself, even for types."""
 
 from __future__ import annotations
 
@@ -66,3 +66,40 @@ def test_the_request_core_does_not_import_the_data_layer(core: str) -> None:
 
 def test_the_walk_finds_what_app_imports_when_entities_are_declared() -> None:
     assert {"server.data.model", "server.data.controllers"} <= closure("server.app")
+
+
+def module_level_imports(name: str) -> set[str]:
+    """The `server` modules `name` imports at its top level, type checking's included: what
+    loading it, or checking its types, needs first."""
+    path = _module_file(name)
+    assert path is not None, name
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    statements = [node for statement in tree.body for node in
+                  (statement.body if isinstance(statement, ast.If) else [statement])]
+    found: set[str] = set()
+    for node in statements:
+        if isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            found |= {f"{node.module}.{alias.name}"
+                      if _module_file(f"{node.module}.{alias.name}") else node.module
+                      for alias in node.names}
+        elif isinstance(node, ast.Import):
+            found |= {alias.name for alias in node.names}
+    return {module for module in found if module.startswith("server") and _module_file(module)}
+
+
+def test_no_module_imports_itself_round_a_cycle() -> None:
+    modules = [".".join(path.relative_to(SERVER.parent).with_suffix("").parts)
+               for path in SERVER.rglob("*.py") if path.name != "__init__.py"]
+    graph = {module: module_level_imports(module) - {"server"} for module in modules}
+    cycles = []
+    for start in modules:
+        pending, seen = list(graph[start]), set()
+        while pending:
+            module = pending.pop()
+            if module == start:
+                cycles.append(start)
+                break
+            if module not in seen and module in graph:
+                seen.add(module)
+                pending.extend(graph[module])
+    assert cycles == []

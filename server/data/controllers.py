@@ -27,8 +27,9 @@ from typing import Any
 
 from server.binding import Binding, Handlers, SpecArguments, bind_method, has_handler, python_name
 from server.data.derive import DERIVED
-from server.data.relations import RelationRoutes
-from server.data.repository import Item, Repositories, Repository, etags_seen, note_etag
+from server.data.entities import Item
+from server.data.relation_routes import RelationRoutes
+from server.data.repository import Repositories, Repository, etags_seen, note_etag
 from server.requests import Request
 from server.responses import Response
 

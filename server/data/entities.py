@@ -47,6 +47,9 @@ ORDERED_KINDS = frozenset({"string", "int32", "int64", "number", "date", "dateti
 _MISSING: Any = object()
 
 
+Item = dict[str, Any]
+"""One entity's data as the API speaks it: a JSON-ready dict keyed by property name."""
+
 @dataclass(frozen=True)
 class Property:
     """One property of an entity, and the column that stores it."""

@@ -21,21 +21,17 @@ the same key (LoopBack resolves both and keeps whichever finishes last).
 
 from __future__ import annotations
 
-import dataclasses
 from collections import defaultdict
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
-from sqlalchemy import BigInteger, ColumnElement, Connection, Select, func, literal, select
+from sqlalchemy import BigInteger, ColumnElement, Connection, Select, Table, func, literal, select
 
-from server.data.entities import Entity, Relation
-from server.data.filters import Source
+from server.data.entities import Entity, Item, Relation
+from server.data.filters import Filters, Source
 from server.data.tables import INT64, from_db
-from server.errors import EntityNotFound, InvalidParameterValue
-
-if TYPE_CHECKING:
-    from server.data.repository import Item, Repositories, Repository
+from server.errors import InvalidParameterValue
 
 BATCH = 500
 """Keys per `IN (...)`: well below every database's limit on bound parameters."""
@@ -46,13 +42,29 @@ _OWNER = "charter_owner_"
 _LINKED = "charter_linked_"
 
 
+class Target(Protocol):
+    """What including a relation asks of the related entity's repository (`Repository` is
+    one): its table and columns, its filter vocabulary, and its rows as items."""
+
+    entity: Entity
+    table: Table
+    filters: Filters
+    selection: Select[Any]
+
+    def check_filter(self, filter_: Any, source: Source) -> Mapping[str, Any]: ...
+
+    def from_row(self, row: Mapping[Any, Any]) -> Item: ...
+
+    def project(self, rows: list[Item], fields: tuple[str, ...] | None) -> list[Item]: ...
+
+
 @dataclass(frozen=True)
 class Include:
     """One relation to include, checked and compiled before any query: what to fetch for each
     parent, what to show of it, and what it includes in turn."""
 
     relation: Relation
-    target: Repository
+    target: Target
     scope: Mapping[str, Any]
     """The scope as given (checked), to tell a repeat from a conflict."""
     at: Source
@@ -73,7 +85,7 @@ class Inclusion:
     what it names to rows already found.
     """
 
-    def __init__(self, repositories: Repositories, *, max_depth: int = 3,
+    def __init__(self, repositories: Mapping[str, Target], *, max_depth: int = 3,
                  max_rows: int = 10_000) -> None:
         self.repositories = repositories
         self.max_depth = max_depth
@@ -268,124 +280,6 @@ class _Budget:
                             f"(CHARTER_MAX_RESPONSE_ROWS); ask for fewer with limit, or narrow "
                             f"the include with its scope's where or limit",
                         **({"relation": relation} if relation else {}), limit=self.limit)
-
-
-class RelationRoutes:
-    """What LoopBack's relation controllers do, for one relation: the nested routes' actions."""
-
-    def __init__(self, repositories: Repositories, relation: Relation) -> None:
-        self.relation = relation
-        self.source = repositories[relation.source]
-        self.target = repositories[relation.target]
-        self.through = repositories[relation.through.entity] if relation.through else None
-
-    def find(self, id_: Any, filter_: Mapping[str, Any] | None) -> list[Item]:
-        """`GET /sources/{id}/targets`: the related items, filtered."""
-        with self.source.database.read() as connection:
-            key = self._source_key(connection, id_)
-        condition = self._condition(key)
-        return self.target.find_where(filter_, condition, Source("filter", filter_))
-
-    def get(self, id_: Any, filter_: Mapping[str, Any] | None = None) -> tuple[Item, str]:
-        """hasOne and belongsTo: the one related item (404 when there is none), and its ETag."""
-        relation = self.relation
-        if relation.kind == "belongsTo":
-            with self.source.database.read() as connection:
-                row = self.source.load(connection, id_)
-            if row is None:
-                raise EntityNotFound(relation.source, id_)
-            key = row.get(relation.key_from)
-            if key is None:
-                raise EntityNotFound(relation.target, None)
-            return self.target.read_by_id(key, filter_)
-        source = Source("filter", filter_)
-        plan = self.target.plan(filter_, source)
-        with self.target.database.read() as connection:
-            key = self._source_key(connection, id_)
-            rows = self.target.run(connection, dataclasses.replace(plan, limit=1),
-                                   self._condition(key))
-            if not rows:
-                raise EntityNotFound(relation.target, {relation.key_to: key})
-            tag = self.target.etag(rows[0])
-            return self.target.present(connection, rows, plan, source)[0], tag
-
-    def create(self, id_: Any, data: Mapping[str, Any]) -> Item:
-        """`POST /sources/{id}/targets`: a new item, linked to the source. The target's
-        repository `create`s it (and the link's, for hasManyThrough), in the transaction that
-        read the source: an override of `create` catches this path too."""
-        relation = self.relation
-        with self.target.database.write() as connection:
-            key = self._source_key(connection, id_)
-            if relation.through is None:
-                return self.target.create({**data, relation.key_to: key})
-            assert self.through is not None
-            item = self.target.create(data)
-            self.through.create({relation.through.key_from: key,
-                                 relation.through.key_to: item[relation.key_to]})
-            return item
-
-    def patch(self, id_: Any, data: Mapping[str, Any], where: Mapping[str, Any] | None) -> int:
-        """`PATCH /sources/{id}/targets?where=`: update the related items; the link stays.
-        As LoopBack's, through the target repository's `update_all`, `where` constrained to the
-        source's items (for a hasManyThrough, on the rows directly)."""
-        relation = self.relation
-        source = Source("where", where)
-        with self.target.database.write() as connection:
-            key = self._source_key(connection, id_)
-            if relation.through is None:
-                data = {k: v for k, v in data.items() if k != relation.key_to}
-                return self.target.update_all(data, self._constrained(where, source, key))
-            return self.target.update_where(data, where, self._condition(key), source)
-
-    def delete(self, id_: Any, where: Mapping[str, Any] | None) -> int:
-        """`DELETE /sources/{id}/targets?where=`: delete the related items (and their links);
-        through the target repository's `delete_all`, but for a hasManyThrough's."""
-        relation = self.relation
-        source = Source("where", where)
-        with self.target.database.write("delete") as connection:
-            key = self._source_key(connection, id_)
-            if relation.through is None or self.through is None:
-                return self.target.delete_all(self._constrained(where, source, key))
-            conditions = self.target.conditions(where, source, self._condition(key))
-            column = self.target.table.c[relation.key_to]
-            ids = list(connection.execute(select(column).where(*conditions)).scalars())
-            link = self.through.table.c[relation.through.key_to]
-            owner = self.through.table.c[relation.through.key_from]
-            for start in range(0, len(ids), BATCH):
-                batch = ids[start:start + BATCH]
-                connection.execute(self.through.table.delete().where(
-                    owner == key, link.in_(batch)))
-                connection.execute(self.target.table.delete().where(column.in_(batch)))
-        return len(ids)
-
-    def _constrained(self, where: Mapping[str, Any] | None, source: Source,
-                     key: Any) -> dict[str, Any]:
-        """`where` narrowed to the source's items (LoopBack's `constrainWhere`), once `where`
-        itself is checked, so that a fault in it is named where the client wrote it."""
-        self.target.conditions(where, source, None)
-        own = {self.relation.key_to: key}
-        return {"and": [dict(where), own]} if where else own
-
-    def _source_key(self, connection: Connection, id_: Any) -> Any:
-        """The source's key value for the item with this id; 404 when there is no such item.
-
-        A write reads it on its own transaction's connection: a second pooled connection held
-        while the first waits would let N writes starve a pool of N (no overflow) into 503s.
-        """
-        row = self.source.load(connection, id_)
-        if row is None:
-            raise EntityNotFound(self.relation.source, id_)
-        return row.get(self.relation.key_from)
-
-    def _condition(self, key: Any) -> ColumnElement[bool]:
-        relation = self.relation
-        if relation.through is None:
-            condition: ColumnElement[bool] = self.target.table.c[relation.key_to] == key
-            return condition
-        assert self.through is not None
-        linked = select(self.through.table.c[relation.through.key_to]).where(
-            self.through.table.c[relation.through.key_from] == key)
-        return self.target.table.c[relation.key_to].in_(linked)
 
 
 def _keys(rows: list[Item], key: str) -> list[Any]:

@@ -32,7 +32,7 @@ from sqlalchemy import (
 )
 
 from server.data.database import Database
-from server.data.entities import Entity
+from server.data.entities import Entity, Item
 from server.data.filters import Filters, OrderKey, Shape, Source, build, slots
 from server.data.relations import Include, Inclusion
 from server.data.tables import MAX_JSON_DEPTH, from_db, new_id, storage_errors, text_limits, to_db
@@ -45,8 +45,6 @@ from server.errors import (
     show,
 )
 from server.validation import SchemaValidators, Validator
-
-Item = dict[str, Any]
 
 STATEMENTS_PER_ENTITY = 256
 """Query shapes whose statement one repository keeps built (a few KB each)."""

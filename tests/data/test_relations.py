@@ -22,7 +22,7 @@ from sqlalchemy import event, func, insert, select
 from server.data import database as database_module
 from server.data.database import Database
 from server.data.entities import read_entities
-from server.data.relations import RelationRoutes
+from server.data.relation_routes import RelationRoutes
 from server.data.repository import Repositories, etags_seen
 from server.data.tables import build_tables
 from server.errors import HttpError, show

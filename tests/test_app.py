@@ -16,6 +16,7 @@ import yaml
 from server.app import App, ContractError
 from server.settings import Settings
 from tests.client import Client
+from tests.composition import make_app as composed_app
 
 FIXTURES = Path(__file__).parent / "fixtures"
 
@@ -680,3 +681,23 @@ def test_a_body_beyond_64_bits_inside_its_declared_range_is_exact(bigints: Clien
     assert response.json()["error"]["details"] == [{
         "path": "/count", "code": "format", "message": 'must match format "int64"',
         "info": {"format": "int64"}}]
+
+
+def test_without_arguments_the_handlers_package_names_the_apps_parts(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    (tmp_path / "public").mkdir()
+    (tmp_path / "public" / "index.html").write_text("home")
+    (tmp_path / "composed").mkdir()
+    (tmp_path / "composed" / "__init__.py").write_text(
+        "from pathlib import Path\n"
+        "from tests.composition import Layer, wsgi_app\n"
+        "middleware = [Layer]\n"
+        "mounts = {'/old': wsgi_app}\n"
+        "static = Path(__file__).parent.parent / 'public'\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    app = App(Settings.from_env({}, spec=FIXTURES / "specs" / "pipeline", handlers="composed",
+                                allow_unbound=True))
+    client = Client(app)
+    assert (client.get("/").text, client.get("/").headers["x-layers"]) == ("home", "layer")
+    assert client.get("/old/x").text == "/old|/x"
+    assert composed_app(middleware=[]).middleware == ["charter.cors"]  # given, even empty, wins

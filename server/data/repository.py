@@ -289,28 +289,43 @@ class Repository:
 
     def update_where(self, data: Mapping[str, Any], where: Mapping[str, Any] | None,
                      condition: ColumnElement[bool] | None, source: Source) -> int:
-        conditions = self.conditions(where, source, condition)
+        """Without `condition`, wheres of one shape share one statement (`_statement`); its SET
+        comes from the values at execution."""
+        shape, slotted = self.filters.where_shape(where, source)
         self._validate(data, whole=False)
         values = self._values({k: v for k, v in data.items() if k != self.entity.id})
+        params = slots(slotted)
         with self.database.write() as connection:
-            return self._update(connection, conditions, values)
+            if not values:  # nothing to change, but LoopBack still counts the matches
+                query = (self._statement(("count", shape), lambda: self._count.where(
+                    *self._built(shape))) if condition is None else
+                    self._count.where(*self._conditions(shape, slotted, condition)))
+                return int(connection.execute(query, params if condition is None else {})
+                           .scalar_one())
+            if condition is None and not params.keys() & values.keys():
+                query = self._statement(("update", shape), lambda: update(self.table).where(
+                    *self._built(shape)))
+                return int(connection.execute(query, {**values, **params}).rowcount)
+            query = update(self.table).where(*self._conditions(shape, slotted, condition))
+            return int(connection.execute(query.values(values)).rowcount)
 
     def delete_where(self, where: Mapping[str, Any] | None, condition: ColumnElement[bool] | None,
                      source: Source) -> int:
-        conditions = self.conditions(where, source, condition)
+        """Without `condition`, wheres of one shape share one statement (`_statement`)."""
+        shape, slotted = self.filters.where_shape(where, source)
         with self.database.write("delete") as connection:
-            return self._delete(connection, conditions)
+            if condition is None:
+                query = self._statement(("delete", shape), lambda: delete(self.table).where(
+                    *self._built(shape)))
+                return int(connection.execute(query, slots(slotted)).rowcount)
+            query = delete(self.table).where(*self._conditions(shape, slotted, condition))
+            return int(connection.execute(query).rowcount)
 
-    def _update(self, connection: Connection, conditions: list[ColumnElement[bool]],
-                values: Mapping[str, Any]) -> int:
-        if not values:  # nothing to change, but LoopBack still counts the matches
-            query = select(func.count()).select_from(self.table).where(*conditions)
-            return int(connection.execute(query).scalar_one())
-        result = connection.execute(update(self.table).where(*conditions).values(values))
-        return int(result.rowcount)
-
-    def _delete(self, connection: Connection, conditions: list[ColumnElement[bool]]) -> int:
-        return int(connection.execute(delete(self.table).where(*conditions)).rowcount)
+    def _conditions(self, shape: Shape | None, values: list[Any],
+                    condition: ColumnElement[bool] | None) -> list[ColumnElement[bool]]:
+        """A where shape with its values bound, beside `condition`."""
+        built = [] if shape is None else [build(shape, self.filters.columns, values)]
+        return [c for c in (condition, *built) if c is not None]
 
     # -- rows -------------------------------------------------------------------------------
 

@@ -222,6 +222,21 @@ def test_filters_of_one_shape_share_a_statement_and_keep_their_values(
     assert len(notes._statements) == 3
 
 
+def test_updates_and_deletes_of_one_where_shape_share_a_statement(notes: Repository) -> None:
+    notes.create_all([{"title": t, "rank": r} for t, r in [("a", 1), ("b", 2), ("c", 2),
+                                                          ("d", 3)]])
+    assert notes.update_all({"body": "x"}, {"rank": 1}) == 1
+    assert notes.update_all({"body": "y"}, {"rank": 2}) == 2
+    assert notes.update_all({}, {"rank": 3}) == 1  # nothing to set: the matches, counted
+    assert {n["title"]: n.get("body") for n in notes.find()} == {
+        "a": "x", "b": "y", "c": "y", "d": None}
+    assert notes.delete_all({"title": {"inq": ["a", "b"]}}) == 2
+    assert notes.delete_all({"title": {"inq": ["c"]}}) == 1
+    assert [n["title"] for n in notes.find()] == ["d"]
+    kinds = [key[0] for key in notes._statements]
+    assert (kinds.count("update"), kinds.count("delete")) == (1, 1)
+
+
 def test_a_filter_is_planned_whole_before_any_connection_is_taken(
         notes: Repository, monkeypatch: pytest.MonkeyPatch) -> None:
     plan = notes.plan({"where": {"rank": {"gt": "2"}}, "order": "title DESC", "limit": 5,

@@ -38,7 +38,13 @@ from typing import Any, NoReturn
 from sqlalchemy import ColumnElement, Table, and_, bindparam, false, or_, true
 
 from server.data.entities import ORDERED_KINDS, Entity, Property
-from server.data.patterns import Unportable, like_pattern, portable_regexp, storable_text
+from server.data.patterns import (
+    Unportable,
+    is_regex_format,
+    like_pattern,
+    portable_regexp,
+    storable_text,
+)
 from server.data.tables import INT32, INT64, to_db
 from server.errors import InvalidParameterValue, InvalidValue
 from server.refs import pointer
@@ -459,6 +465,9 @@ class _WhereCompiler:
             portable = portable_regexp(pattern, fold="i" in flags)
         except Unportable as error:
             self.fail(at, f"'{pattern}' is not a portable regular expression: {error}", name)
+        if not is_regex_format(text):  # what the subset reads as a literal, ECMA-262 may refuse
+            self.fail(at, f"'{text}' is not a regular expression as the published "
+                          f"`format: regex` means it (ECMA-262)", name)
         if not storable_text(portable):
             self.fail(at, "'regexp' cannot hold a NUL character or a lone surrogate", name)
         return portable

@@ -19,12 +19,28 @@ import sys
 import threading
 from typing import Any
 
+import jsonschema_rs
 import re2  # type: ignore[import-untyped]
 from re2 import _re2
 
 _MAX_SOURCES = 256
 _SOURCES: dict[str, str] = {}
 _SOURCES_LOCK = threading.Lock()
+
+
+_REGEX_FORMAT = jsonschema_rs.validator_for({"type": "string", "format": "regex"},
+                                           validate_formats=True)
+
+
+def is_regex_format(text: str) -> bool:
+    """Whether `text` is a regular expression as JSON Schema's `format: regex` means it
+    (ECMA-262), which the published filter schemas say of a `regexp` operand: the portable
+    subset is checked within it, so that no operand a client's validator refuses is served.
+
+    >>> is_regex_format("^a+$"), is_regex_format("a}"), is_regex_format("\\\u00e1")
+    (True, False, False)
+    """
+    return bool(_REGEX_FORMAT.is_valid(text))
 
 
 def portable_regexp(pattern: str, fold: bool) -> str:

@@ -30,7 +30,7 @@ from typing import Any
 import schemathesis
 
 from server.data.derive import IF_MATCH_PATTERN
-from server.data.patterns import Unportable, portable_regexp
+from server.data.patterns import Unportable, is_regex_format, portable_regexp
 from server.settings import Settings
 
 _ENTITY_TAGS = re.compile(IF_MATCH_PATTERN)
@@ -82,6 +82,8 @@ def portable(value: Any) -> bool:
 def _portable_pattern(operand: Any) -> bool:
     if not isinstance(operand, str):
         return True
+    if not is_regex_format(operand):
+        return False
     delimited = re.fullmatch(r"/(.*)/([A-Za-z]*)", operand, re.DOTALL)
     pattern, flags = delimited.groups() if delimited else (operand, "")
     try:

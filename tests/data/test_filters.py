@@ -330,6 +330,12 @@ NUMBER = {"property": "count"}
     ({"name": {"regexp": "(a"}}, "/name/regexp",
      "'(a' is not a portable regular expression: missing )",
      {"property": "name"}),
+    ({"name": {"regexp": "a}"}}, "/name/regexp",
+     "'a}' is not a regular expression as the published `format: regex` means it (ECMA-262)",
+     {"property": "name"}),
+    ({"name": {"regexp": "\\\u00e1"}}, "/name/regexp",
+     "'\\\u00e1' is not a regular expression as the published `format: regex` means it "
+     "(ECMA-262)", {"property": "name"}),
     ({"name": {"regexp": "/a/g"}}, "/name/regexp",
      "'g' is not a supported regexp flag; only 'i' is", {"property": "name"}),
     ({"name": {"regexp": "\\bword"}}, "/name/regexp",

@@ -1,4 +1,4 @@
-"""Relations: `include` in batches, and LoopBack's relation routes (`/todo-lists/{id}/todos`).
+"""Relations: `include` in batches (the relation routes are `relation_routes.py`).
 
 `include` costs one query per relation and level, whatever the number of rows: the keys of all
 the rows found are collected and the related rows fetched with one `IN (...)` per batch of

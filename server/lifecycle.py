@@ -32,7 +32,7 @@ class Lifecycle:
                     or callable(getattr(observer, "stop", None))):
                 raise ValueError(f"the observer {observer!r} has neither start() nor stop()")
         self.observers = list(observers)
-        self._apps = [_Lifespan(app) for app in apps]
+        self._apps = [Lifespan(app) for app in apps]
         self._started: list[Any] = []
 
     async def start(self) -> None:
@@ -66,13 +66,14 @@ async def _call(method: Callable[[], Any] | None) -> None:
 
 
 def _name(part: Any) -> str:
-    if isinstance(part, _Lifespan):
+    if isinstance(part, Lifespan):
         return f"the mounted app {part.app!r}"
     return f"the observer {type(part).__name__}"
 
 
-class _Lifespan:
-    """One mounted ASGI app's lifespan, driven as a server drives it."""
+class Lifespan:
+    """One ASGI app's lifespan, driven as a server drives it: `await start()`, then later
+    `await stop()`, in one event loop. An app that does not speak lifespan has none."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app

@@ -35,11 +35,10 @@ def test_each_request_is_one_line_without_its_query_string() -> None:
     app = make_app(access_log=True)
     assert app.access_log is not None
     app.access_log.stream = written = io.StringIO()
-    client = Client(app)
-    found = client.get("/items?api_key=secret", headers={"x-request-id": "req-7"})
-    missing = client.get("/no%0Awhere")
-    app.close()  # writes what is buffered
-    lines = written.getvalue().splitlines()
+    with Client(app) as client:
+        found = client.get("/items?api_key=secret", headers={"x-request-id": "req-7"})
+        missing = client.get("/no%0Awhere")
+    lines = written.getvalue().splitlines()  # the shutdown wrote what was buffered
     assert found.status_code == 200 and missing.status_code == 404
     assert re.fullmatch(r"GET /items 200 \d+\.\dms req-7", lines[0]), lines
     generated = re.escape(missing.headers["x-request-id"])

@@ -6,6 +6,7 @@ import ast
 import logging
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -33,8 +34,9 @@ def _handlers_on_path(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 @pytest.fixture
-def client() -> Client:
-    return Client(make_app(allow_unbound=True))
+def client() -> Iterator[Client]:
+    with Client(make_app(allow_unbound=True)) as client:
+        yield client
 
 
 def error(status: int, name: str, message: str, code: str | None = None,
@@ -146,12 +148,12 @@ def test_body_errors(client: Client) -> None:
 
 
 def test_body_size_limit_is_413() -> None:
-    client = Client(make_app(allow_unbound=True, max_body_size=64))
-    response = client.post("/items", json={"name": "x" * 100})
-    assert response.status_code == 413
-    assert response.json() == error(413, "PayloadTooLargeError",
-                                    "Request body is larger than the limit of 64 bytes.",
-                                    "REQUEST_BODY_TOO_LARGE")
+    with Client(make_app(allow_unbound=True, max_body_size=64)) as client:
+        response = client.post("/items", json={"name": "x" * 100})
+        assert response.status_code == 413
+        assert response.json() == error(413, "PayloadTooLargeError",
+                                        "Request body is larger than the limit of 64 bytes.",
+                                        "REQUEST_BODY_TOO_LARGE")
 
 
 def test_server_errors_hide_internals_and_are_logged(
@@ -166,17 +168,17 @@ def test_server_errors_hide_internals_and_are_logged(
 
 
 def test_debug_shows_the_stack() -> None:
-    client = Client(make_app(allow_unbound=True, debug=True))
-    body = client.get("/crash").json()["error"]
-    assert body["message"] == "database password is hunter2"
-    assert "RuntimeError" in body["stack"]
+    with Client(make_app(allow_unbound=True, debug=True)) as client:
+        body = client.get("/crash").json()["error"]
+        assert body["message"] == "database password is hunter2"
+        assert "RuntimeError" in body["stack"]
 
 
 def test_request_ids_are_generated() -> None:
-    client = Client(make_app(allow_unbound=True))
-    first = client.get("/items").headers["x-request-id"]
-    second = client.get("/items").headers["x-request-id"]
-    assert first and second and first != second
+    with Client(make_app(allow_unbound=True)) as client:
+        first = client.get("/items").headers["x-request-id"]
+        second = client.get("/items").headers["x-request-id"]
+        assert first and second and first != second
 
 
 def test_response_validation_names_operation_and_mismatch(client: Client) -> None:
@@ -196,12 +198,14 @@ def test_response_validation_names_operation_and_mismatch(client: Client) -> Non
 
 
 def test_response_validation_can_log_or_be_off(caplog: pytest.LogCaptureFixture) -> None:
-    with caplog.at_level(logging.WARNING, logger="charter"):
-        response = Client(make_app(allow_unbound=True, response_validation="log")).get("/broken")
+    with (caplog.at_level(logging.WARNING, logger="charter"),
+          Client(make_app(allow_unbound=True, response_validation="log")) as client):
+        response = client.get("/broken")
     assert response.status_code == 200
     assert "does not match the spec" in caplog.text
     app = make_app(allow_unbound=True, response_validation="off")
-    assert Client(app).get("/broken").json() == {"id": "seven"}
+    with Client(app) as client:
+        assert client.get("/broken").json() == {"id": "seven"}
     assert all(not op.response_validators for op in app.operations)  # none compiled either
     assert any(op.response_validators for op in make_app(allow_unbound=True).operations)
 
@@ -243,11 +247,11 @@ def test_unbound_operations_answer_501(client: Client) -> None:
 
 
 def test_problem_json_format() -> None:
-    client = Client(make_app(allow_unbound=True, error_format="problem"))
-    response = client.get("/nope")
-    assert response.headers["content-type"] == "application/problem+json"
-    assert response.json() == {"type": "about:blank", "title": "Not Found", "status": 404,
-                               "detail": 'Endpoint "GET /nope" not found.'}
+    with Client(make_app(allow_unbound=True, error_format="problem")) as client:
+        response = client.get("/nope")
+        assert response.headers["content-type"] == "application/problem+json"
+        assert response.json() == {"type": "about:blank", "title": "Not Found", "status": 404,
+                                   "detail": 'Endpoint "GET /nope" not found.'}
 
 
 def test_published_spec_documents_every_error(client: Client) -> None:
@@ -271,14 +275,14 @@ PROXY_HEADERS = {"x-forwarded-proto": "https", "x-forwarded-host": "api.example.
 
 def test_published_servers_follow_a_trusted_proxy() -> None:
     # httpx's ASGI transport connects from 127.0.0.1.
-    client = Client(make_app(allow_unbound=True, forwarded_allow_ips=("127.0.0.0/8",)))
-    for path in ("/openapi.json", "/openapi.yaml"):
-        response = client.get(path, headers=PROXY_HEADERS)
-        assert response.headers["vary"] == (
-            "Host, X-Forwarded-Host, X-Forwarded-Proto, X-Forwarded-Prefix")
-        assert yaml.safe_load(response.text)["servers"] == [{"url": "https://api.example.com/v1"}]
-    as_yaml = yaml.safe_load(client.get("/openapi.yaml").text)
-    assert as_yaml == client.get("/openapi.json").json()
+    with Client(make_app(allow_unbound=True, forwarded_allow_ips=("127.0.0.0/8",))) as client:
+        for path in ("/openapi.json", "/openapi.yaml"):
+            response = client.get(path, headers=PROXY_HEADERS)
+            assert response.headers["vary"] == (
+                "Host, X-Forwarded-Host, X-Forwarded-Proto, X-Forwarded-Prefix")
+            assert yaml.safe_load(response.text)["servers"] == [{"url": "https://api.example.com/v1"}]
+        as_yaml = yaml.safe_load(client.get("/openapi.yaml").text)
+        assert as_yaml == client.get("/openapi.json").json()
 
 
 def test_published_servers_ignore_an_untrusted_peers_proxy_headers(client: Client) -> None:
@@ -300,12 +304,12 @@ def test_a_host_that_is_not_a_host_name_is_400(client: Client) -> None:
             'Invalid Host header "javascript://x\\"><script>": expected host[:port], where host '
             "is a name of letters, digits and -._~, an IPv4 address or a bracketed IPv6 address.")
         assert response.headers["x-request-id"] == "req-7"
-    trusted = Client(make_app(allow_unbound=True, forwarded_allow_ips=("*",)))
-    response = trusted.get("/openapi.json", headers={"x-forwarded-proto": "javascript"})
-    assert response.status_code == 400
-    assert response.json() == error(
-        400, "BadRequestError",
-        'Invalid X-Forwarded-Proto header "javascript": expected http or https.')
+    with Client(make_app(allow_unbound=True, forwarded_allow_ips=("*",))) as trusted:
+        response = trusted.get("/openapi.json", headers={"x-forwarded-proto": "javascript"})
+        assert response.status_code == 400
+        assert response.json() == error(
+            400, "BadRequestError",
+            'Invalid X-Forwarded-Proto header "javascript": expected http or https.')
 
 
 def test_published_spec_is_a_valid_openapi_document(client: Client) -> None:
@@ -370,11 +374,11 @@ def test_settings_that_would_fail_open_stop_the_start() -> None:
         "forwarded_allow_ips: 'proxy.internal' is not an IP address or network ('proxy.internal' "
         "does not appear to be an IPv4 or IPv6 network)",
     ]
-    client = Client(make_app(allow_unbound=True, cors_credentials=True,
-                             cors_origin="https://app.example"))
-    response = client.get("/items", headers={"origin": "https://app.example"})
-    assert response.headers["access-control-allow-origin"] == "https://app.example"
-    assert response.headers["access-control-allow-credentials"] == "true"
+    with Client(make_app(allow_unbound=True, cors_credentials=True,
+                             cors_origin="https://app.example")) as client:
+        response = client.get("/items", headers={"origin": "https://app.example"})
+        assert response.headers["access-control-allow-origin"] == "https://app.example"
+        assert response.headers["access-control-allow-credentials"] == "true"
 
 
 SECURITY_HOW_TO = (
@@ -426,9 +430,10 @@ SECURED_LISTING = (
 def test_declared_security_is_served_unprotected_only_with_a_loud_warning(
         overrides: dict[str, Any], warning: str, caplog: pytest.LogCaptureFixture) -> None:
     with caplog.at_level(logging.WARNING, logger="charter"):
-        client = Client(secured_app("security_root", **overrides))
+        app = secured_app("security_root", **overrides)
     assert [(r.levelname, r.getMessage()) for r in caplog.records] == [("WARNING", warning)]
-    assert client.get("/items").status_code == 200  # unprotected, as the warning says
+    with Client(app) as client:
+        assert client.get("/items").status_code == 200  # unprotected, as the warning says
 
 
 def test_a_spec_without_secured_operations_starts_quietly(
@@ -463,18 +468,18 @@ servers: {servers}
 ])
 def test_operations_live_under_the_first_servers_path(tmp_path: Path, servers: str,
                                                       prefix: str) -> None:
-    client = Client(App(Settings.from_env(
-        {}, spec=write_spec(tmp_path, servers), handlers="no_such_package", allow_unbound=True)))
-    assert client.get(f"{prefix}/pets/7").status_code == 501
-    assert client.get(f"{prefix}/pets/x").status_code == 400
-    if prefix:
-        assert client.get("/pets/7").status_code == 404
-    # the published spec and the explorer answer at the root and under the base path, and the
-    # published server is where the operations are
-    for page in ("/openapi.json", f"{prefix}/openapi.json"):
-        assert client.get(page).json()["servers"] == [{"url": f"http://test{prefix}"}]
-    for page in ("/explorer/", f"{prefix}/explorer/"):
-        assert client.get(page).status_code == 200
+    with Client(App(Settings.from_env(
+        {}, spec=write_spec(tmp_path, servers), handlers="no_such_package", allow_unbound=True))) as client:
+        assert client.get(f"{prefix}/pets/7").status_code == 501
+        assert client.get(f"{prefix}/pets/x").status_code == 400
+        if prefix:
+            assert client.get("/pets/7").status_code == 404
+        # the published spec and the explorer answer at the root and under the base path, and the
+        # published server is where the operations are
+        for page in ("/openapi.json", f"{prefix}/openapi.json"):
+            assert client.get(page).json()["servers"] == [{"url": f"http://test{prefix}"}]
+        for page in ("/explorer/", f"{prefix}/explorer/"):
+            assert client.get(page).status_code == 200
 
 
 def test_charters_pages_are_routes_that_yield_to_the_specs(tmp_path: Path) -> None:
@@ -494,43 +499,44 @@ paths:
 """)
     app = App(Settings.from_env({}, spec=tmp_path, handlers="no_such_package",
                                 allow_unbound=True))
-    client = Client(app)
-    # The spec's template takes /openapi.yaml; its POST leaves GET /openapi.json to Charter
-    assert client.get("/openapi.yaml").status_code == 501
-    page = client.get("/openapi.json")
-    assert page.status_code == 200 and page.json()["info"]["title"] == "x"
-    assert page.headers["x-request-id"]
-    assert client.head("/explorer/").headers["content-type"] == "text/html; charset=utf-8"
-    assert client.post("/openapi.json").status_code == 501
-    refused = client.delete("/openapi.json")
-    assert (refused.status_code, refused.headers["allow"]) == (405, "GET, HEAD, POST")
-    refused = client.post("/explorer/")
-    assert (refused.status_code, refused.headers["allow"]) == (405, "GET, HEAD")
-    assert app.router.routes("GET", "/explorer/swagger-ui.css")
+    with Client(app) as client:
+        # The spec's template takes /openapi.yaml; its POST leaves GET /openapi.json to Charter
+        assert client.get("/openapi.yaml").status_code == 501
+        page = client.get("/openapi.json")
+        assert page.status_code == 200 and page.json()["info"]["title"] == "x"
+        assert page.headers["x-request-id"]
+        assert client.head("/explorer/").headers["content-type"] == "text/html; charset=utf-8"
+        assert client.post("/openapi.json").status_code == 501
+        refused = client.delete("/openapi.json")
+        assert (refused.status_code, refused.headers["allow"]) == (405, "GET, HEAD, POST")
+        refused = client.post("/explorer/")
+        assert (refused.status_code, refused.headers["allow"]) == (405, "GET, HEAD")
+        assert app.router.routes("GET", "/explorer/swagger-ui.css")
 
 
 def test_a_base_path_setting_overrides_the_servers_path(tmp_path: Path) -> None:
     # Behind a proxy that strips /v1 (and says so in X-Forwarded-Prefix), the app serves at "".
     spec = write_spec(tmp_path, "[{url: 'http://petstore.swagger.io/v1'}]")
     for setting, prefix in [("", ""), ("/", ""), ("/api/", "/api")]:
-        client = Client(App(Settings.from_env(
+        with Client(App(Settings.from_env(
             {"CHARTER_BASE_PATH": setting}, spec=spec, handlers="no_such_package",
-            allow_unbound=True)))
-        assert client.get(f"{prefix}/pets/7").status_code == 501
-        assert client.get("/v1/pets/7").status_code == 404
-        assert client.get("/openapi.json").json()["servers"] == [{"url": f"http://test{prefix}"}]
+            allow_unbound=True))) as client:
+            assert client.get(f"{prefix}/pets/7").status_code == 501
+            assert client.get("/v1/pets/7").status_code == 404
+            assert client.get("/openapi.json").json()["servers"] == [{"url": f"http://test{prefix}"}]
 
 
 def test_without_a_handlers_package_every_operation_is_unbound_under_allow_unbound(
         tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
     spec = write_spec(tmp_path, "[]")
     with caplog.at_level(logging.WARNING, logger="charter"):
-        client = Client(App(Settings.from_env({}, spec=spec, handlers="no_such_package",
-                                              allow_unbound=True)))
+        app = App(Settings.from_env({}, spec=spec, handlers="no_such_package",
+                                    allow_unbound=True))
     assert [r.getMessage() for r in caplog.records] == [
         "WARNING: there is no handlers package 'no_such_package': every operation the data "
         "layer does not implement is unbound (501), as --allow-unbound allows."]
-    assert client.get("/pets/1").status_code == 501
+    with Client(app) as client:
+        assert client.get("/pets/1").status_code == 501
     # without --allow-unbound it stays a contract problem; so does a package that is broken
     with pytest.raises(ContractError, match="No module named 'no_such_package'"):
         App(Settings.from_env({}, spec=spec, handlers="no_such_package"))
@@ -546,12 +552,13 @@ def test_faults_in_what_serves_no_request_are_warnings(
         tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
     spec = write_spec(tmp_path, "[]", tags="tags: [{name: pets, description: [a, b]}]\n")
     with caplog.at_level(logging.WARNING, logger="charter"):
-        client = Client(App(Settings.from_env({}, spec=spec, handlers="no_such_package",
-                                              allow_unbound=True)))
+        app = App(Settings.from_env({}, spec=spec, handlers="no_such_package",
+                                    allow_unbound=True))
     assert caplog.records[0].getMessage().splitlines() == [
         "WARNING: the spec has 1 fault in what serves no request; it is served as it is:",
         f'  - {tmp_path}/openapi.yaml:4: /tags/0/description: ["a","b"] is not of type "string"']
-    assert client.get("/pets/1").status_code == 501
+    with Client(app) as client:
+        assert client.get("/pets/1").status_code == 501
 
 
 DOCUMENTED_ERRORS = """\
@@ -606,29 +613,29 @@ components:
 def test_errors_take_the_format_and_media_type_an_operation_documents(
         tmp_path: Path, error_format: str) -> None:
     (tmp_path / "openapi.yaml").write_text(DOCUMENTED_ERRORS)
-    client = Client(App(Settings.from_env({}, spec=tmp_path, handlers="no_such_package",
-                                          allow_unbound=True, error_format=error_format)))
-    for path in ("/problems/x", "/ranges/x"):
-        response = client.get(path)
-        assert response.status_code == 400
-        assert response.headers["content-type"] == "application/problem+json"
-        assert response.json()["title"] == "Bad Request"
-        assert response.json()["code"] == "INVALID_PARAMETER_VALUE"
-    response = client.get("/loopback/x")
-    assert response.headers["content-type"] == "application/json"
-    assert response.json()["error"]["code"] == "INVALID_PARAMETER_VALUE"
-    # what no operation documents, and what none can fill, come in the configured format
-    own = "application/json" if error_format == "loopback" else "application/problem+json"
-    for answer in (client.get("/problems/1"), client.get("/unfillable/x")):
-        assert answer.status_code in (400, 501)
-        assert answer.headers["content-type"] == own
-    # ...and where a documented error cannot be filled, what is sent is published there too
-    published = client.get("/openapi.json").json()
-    unfillable = published["paths"]["/unfillable/{id}"]["get"]["responses"]["400"]["content"]
-    assert unfillable[own] == {"schema": {"$ref": "#/components/schemas/Charter.Error"}}
-    assert published["components"]["responses"]["BadRequest"]["content"] == {
-        "application/problem+json": {"schema": {"type": "object", "properties": {
-            "type": {"type": "string"}, "title": {"type": "string"}}}}}
+    with Client(App(Settings.from_env({}, spec=tmp_path, handlers="no_such_package",
+                                          allow_unbound=True, error_format=error_format))) as client:
+        for path in ("/problems/x", "/ranges/x"):
+            response = client.get(path)
+            assert response.status_code == 400
+            assert response.headers["content-type"] == "application/problem+json"
+            assert response.json()["title"] == "Bad Request"
+            assert response.json()["code"] == "INVALID_PARAMETER_VALUE"
+        response = client.get("/loopback/x")
+        assert response.headers["content-type"] == "application/json"
+        assert response.json()["error"]["code"] == "INVALID_PARAMETER_VALUE"
+        # what no operation documents, and what none can fill, come in the configured format
+        own = "application/json" if error_format == "loopback" else "application/problem+json"
+        for answer in (client.get("/problems/1"), client.get("/unfillable/x")):
+            assert answer.status_code in (400, 501)
+            assert answer.headers["content-type"] == own
+        # ...and where a documented error cannot be filled, what is sent is published there too
+        published = client.get("/openapi.json").json()
+        unfillable = published["paths"]["/unfillable/{id}"]["get"]["responses"]["400"]["content"]
+        assert unfillable[own] == {"schema": {"$ref": "#/components/schemas/Charter.Error"}}
+        assert published["components"]["responses"]["BadRequest"]["content"] == {
+            "application/problem+json": {"schema": {"type": "object", "properties": {
+                "type": {"type": "string"}, "title": {"type": "string"}}}}}
 
 
 # --- integers of any size ----------------------------------------------------------------------
@@ -637,9 +644,10 @@ WIDE = 2**70  # tests/fixtures/specs/bigints declares it as a bound and an examp
 
 
 @pytest.fixture
-def bigints() -> Client:
-    return Client(App(Settings.from_env({}, spec=FIXTURES / "specs" / "bigints",
-                                        handlers="bigints_handlers")))
+def bigints() -> Iterator[Client]:
+    with Client(App(Settings.from_env({}, spec=FIXTURES / "specs" / "bigints",
+                                      handlers="bigints_handlers"))) as client:
+        yield client
 
 
 def test_a_spec_with_integers_beyond_64_bits_is_published_exactly(bigints: Client) -> None:
@@ -697,7 +705,7 @@ def test_without_arguments_the_handlers_package_names_the_apps_parts(
     monkeypatch.syspath_prepend(str(tmp_path))
     app = App(Settings.from_env({}, spec=FIXTURES / "specs" / "pipeline", handlers="composed",
                                 allow_unbound=True))
-    client = Client(app)
-    assert (client.get("/").text, client.get("/").headers["x-layers"]) == ("home", "layer")
-    assert client.get("/old/x").text == "/old|/x"
-    assert composed_app(middleware=[]).middleware == ["charter.cors"]  # given, even empty, wins
+    with Client(app) as client:
+        assert (client.get("/").text, client.get("/").headers["x-layers"]) == ("home", "layer")
+        assert client.get("/old/x").text == "/old|/x"
+        assert composed_app(middleware=[]).middleware == ["charter.cors"]  # given, even empty, wins

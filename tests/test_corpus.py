@@ -44,25 +44,25 @@ def test_a_real_spec_loads_serves_and_publishes(document: Path,
         app = App(Settings.from_env({}, spec=document, handlers="corpus_has_no_handlers",
                                     allow_unbound=True))
     assert any("there is no handlers package" in r.getMessage() for r in caplog.records)
-    client = Client(app)
-    published = client.get("/openapi.json")
-    assert published.status_code == 200
-    # Valid per openapi-spec-validator, but for the spec's own faults in what serves no request
-    # (DigitalOcean's `default: null`), which loading reported as warnings.
-    problems, warnings = check_document(published.json(), app.spec.version, {"": "published"})
-    assert problems == []
-    assert {_fault(w) for w in warnings} <= {_fault(w) for w in app.spec.warnings}
-    if not app.spec.warnings:
-        validate(published.json())
-    assert published.json()["servers"] == [{"url": f"http://test{app.base_path}"}]
-    request = _a_valid_request(app)
-    if request is None:  # a document of webhooks only
-        assert not app.operations
-        return
-    method, url = request
-    answer = client.request(method, url)
-    assert answer.status_code == 501, (method, url, answer.text)
-    assert answer.json()["error"]["code"] == "NOT_IMPLEMENTED"
+    with Client(app) as client:
+        published = client.get("/openapi.json")
+        assert published.status_code == 200
+        # Valid per openapi-spec-validator, but for the spec's own faults in what serves no request
+        # (DigitalOcean's `default: null`), which loading reported as warnings.
+        problems, warnings = check_document(published.json(), app.spec.version, {"": "published"})
+        assert problems == []
+        assert {_fault(w) for w in warnings} <= {_fault(w) for w in app.spec.warnings}
+        if not app.spec.warnings:
+            validate(published.json())
+        assert published.json()["servers"] == [{"url": f"http://test{app.base_path}"}]
+        request = _a_valid_request(app)
+        if request is None:  # a document of webhooks only
+            assert not app.operations
+            return
+        method, url = request
+        answer = client.request(method, url)
+        assert answer.status_code == 501, (method, url, answer.text)
+        assert answer.json()["error"]["code"] == "NOT_IMPLEMENTED"
 
 
 def _fault(report: str) -> str:

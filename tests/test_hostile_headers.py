@@ -51,15 +51,15 @@ def pipeline_app(**overrides: Any) -> App:
 
 @pytest.mark.timeout(10)
 def test_credentialed_cors_from_any_origin() -> None:
-    client = Client(pipeline_app())
-    for origin in (EVIL, "null"):
-        response = client.get("/items", headers={"origin": origin, "cookie": "session=victim"})
-        assert response.headers["access-control-allow-origin"] == "*"
-        assert "access-control-allow-credentials" not in response.headers
-        preflight = client.request("OPTIONS", "/items", headers={
-            "origin": origin, "access-control-request-method": "DELETE"})
-        assert preflight.headers["access-control-allow-origin"] == "*"
-        assert "access-control-allow-credentials" not in preflight.headers
+    with Client(pipeline_app()) as client:
+        for origin in (EVIL, "null"):
+            response = client.get("/items", headers={"origin": origin, "cookie": "session=victim"})
+            assert response.headers["access-control-allow-origin"] == "*"
+            assert "access-control-allow-credentials" not in response.headers
+            preflight = client.request("OPTIONS", "/items", headers={
+                "origin": origin, "access-control-request-method": "DELETE"})
+            assert preflight.headers["access-control-allow-origin"] == "*"
+            assert "access-control-allow-credentials" not in preflight.headers
     with pytest.raises(ContractError) as caught:
         pipeline_app(cors_credentials=True)
     assert caught.value.problems[0].startswith(
@@ -68,11 +68,11 @@ def test_credentialed_cors_from_any_origin() -> None:
 
 @pytest.mark.timeout(10)
 def test_credentialed_cors_from_the_null_origin() -> None:
-    client = Client(pipeline_app(cors_origin="https://app.example", cors_credentials=True))
-    for origin in ("null", EVIL):
-        response = client.get("/items", headers={"origin": origin})
-        assert "access-control-allow-origin" not in response.headers
-        assert "access-control-allow-credentials" not in response.headers
+    with Client(pipeline_app(cors_origin="https://app.example", cors_credentials=True)) as client:
+        for origin in ("null", EVIL):
+            response = client.get("/items", headers={"origin": origin})
+            assert "access-control-allow-origin" not in response.headers
+            assert "access-control-allow-credentials" not in response.headers
     with pytest.raises(ContractError) as caught:
         pipeline_app(cors_origin="https://app.example, null", cors_credentials=True)
     assert caught.value.problems == [
@@ -85,16 +85,16 @@ def test_credentialed_cors_from_the_null_origin() -> None:
     'javascript://x"><script>', "a b", "a.example, b.example", "x" * 300, "a/b@c", "[::1",
 ])
 def test_junk_host_values(host: str) -> None:
-    client = Client(pipeline_app())
-    shown = json.dumps(host if len(host) <= 100 else host[:100] + "...")
-    for path in ("/openapi.json", "/openapi.yaml"):
-        response = client.get(path, headers={"host": host})
-        assert response.status_code == 400
-        assert response.headers["content-type"] == "application/json"
-        assert response.json() == {"error": {
-            "statusCode": 400, "name": "BadRequestError",
-            "message": f"Invalid Host header {shown}: expected host[:port], where host is a name "
-                       "of letters, digits and -._~, an IPv4 address or a bracketed IPv6 address."}}
+    with Client(pipeline_app()) as client:
+        shown = json.dumps(host if len(host) <= 100 else host[:100] + "...")
+        for path in ("/openapi.json", "/openapi.yaml"):
+            response = client.get(path, headers={"host": host})
+            assert response.status_code == 400
+            assert response.headers["content-type"] == "application/json"
+            assert response.json() == {"error": {
+                "statusCode": 400, "name": "BadRequestError",
+                "message": f"Invalid Host header {shown}: expected host[:port], where host is a name "
+                           "of letters, digits and -._~, an IPv4 address or a bracketed IPv6 address."}}
 
 
 @pytest.mark.timeout(10)
@@ -103,12 +103,13 @@ def test_forwarded_headers_from_an_untrusted_peer() -> None:
                "x-forwarded-prefix": "/x/../../<script>"}
     # httpx's ASGI transport connects from 127.0.0.1, which is not a configured proxy here.
     for app in (pipeline_app(), pipeline_app(forwarded_allow_ips=("10.0.0.0/8",))):
-        response = Client(app).get("/openapi.json", headers=hostile)
+        with Client(app) as client:
+            response = client.get("/openapi.json", headers=hostile)
         assert response.status_code == 200
         assert response.json()["servers"] == [{"url": "http://test"}]
     # A configured proxy is believed, and checked.
-    response = Client(pipeline_app(forwarded_allow_ips=("127.0.0.1",))).get(
-        "/openapi.json", headers=hostile)
+    with Client(pipeline_app(forwarded_allow_ips=("127.0.0.1",))) as client:
+        response = client.get("/openapi.json", headers=hostile)
     assert response.status_code == 400
     assert response.json()["error"]["message"].startswith(
         'Invalid X-Forwarded-Host header "evil.example\\"><script>"')

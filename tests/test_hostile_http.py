@@ -119,24 +119,24 @@ def test_400k_repeated_headers_are_431_at_once() -> None:
 
 
 def test_a_10mb_cookie_is_431() -> None:
-    client = Client(make_app())
-    started = time.perf_counter()
-    response = client.get("/items", headers={"cookie": "session=" + "a" * 10_000_000})
-    assert time.perf_counter() - started < 2.0
-    assert response.status_code == 431
-    assert response.json() == error(
-        431, "RequestHeaderFieldsTooLargeError",
-        "The request's headers are larger than the limit of 32768 bytes "
-        "(CHARTER_MAX_HEADER_SIZE).", "REQUEST_HEADERS_TOO_LARGE")
+    with Client(make_app()) as client:
+        started = time.perf_counter()
+        response = client.get("/items", headers={"cookie": "session=" + "a" * 10_000_000})
+        assert time.perf_counter() - started < 2.0
+        assert response.status_code == 431
+        assert response.json() == error(
+            431, "RequestHeaderFieldsTooLargeError",
+            "The request's headers are larger than the limit of 32768 bytes "
+            "(CHARTER_MAX_HEADER_SIZE).", "REQUEST_HEADERS_TOO_LARGE")
 
 
 def test_the_header_limits_are_settings() -> None:
-    client = Client(make_app(max_headers=3, max_header_size=100))
-    # httpx adds host, accept, accept-encoding, connection and user-agent: 5 lines.
-    assert client.get("/items").json()["error"]["message"] == (
-        "The request has 5 header lines, more than the limit of 3 (CHARTER_MAX_HEADERS).")
-    roomy = Client(make_app(max_headers=10, max_header_size=100_000))
-    assert roomy.get("/items", headers={"x-big": "a" * 60_000}).status_code == 200
+    with Client(make_app(max_headers=3, max_header_size=100)) as client:
+        # httpx adds host, accept, accept-encoding, connection and user-agent: 5 lines.
+        assert client.get("/items").json()["error"]["message"] == (
+            "The request has 5 header lines, more than the limit of 3 (CHARTER_MAX_HEADERS).")
+    with Client(make_app(max_headers=10, max_header_size=100_000)) as roomy:
+        assert roomy.get("/items", headers={"x-big": "a" * 60_000}).status_code == 200
 
 
 def test_cookies_are_parsed_only_for_operations_that_declare_them(
@@ -149,13 +149,14 @@ def test_cookies_are_parsed_only_for_operations_that_declare_them(
         return real(header)
 
     monkeypatch.setattr(server.requests, "parse_cookies", spy)
-    assert Client(make_app()).get("/items", headers={"cookie": "a=1"}).status_code == 200
+    with Client(make_app()) as client:
+        assert client.get("/items", headers={"cookie": "a=1"}).status_code == 200
     assert parsed == []
-    kitchen = Client(make_app("kitchen"))
-    response = kitchen.get("/echo/.7/;x=1;y=2/a", headers={"x-trace-id": TRACE,
-                                                           "cookie": "session=s1"})
-    assert response.json()["session"] == "s1"
-    assert parsed == ["session=s1"]
+    with Client(make_app("kitchen")) as kitchen:
+        response = kitchen.get("/echo/.7/;x=1;y=2/a", headers={"x-trace-id": TRACE,
+                                                               "cookie": "session=s1"})
+        assert response.json()["session"] == "s1"
+        assert parsed == ["session=s1"]
 
 
 # 3: bodies -----------------------------------------------------------------------------------
@@ -235,7 +236,8 @@ def test_a_cancelled_body_read_stays_cancelled() -> None:
     ("other=%ED%A0%80", "other", "%ED%A0%80"),  # a UTF-16 surrogate, as UTF-8
 ])
 def test_query_escapes_that_are_not_utf8_are_400(query: str, parameter: str, raw: str) -> None:
-    response = Client(make_app()).get(f"/items?{query}")
+    with Client(make_app()) as client:
+        response = client.get(f"/items?{query}")
     assert response.status_code == 400
     assert response.json() == error(
         400, "BadRequestError", f'Invalid data "{raw}" for parameter "{parameter}".',
@@ -253,20 +255,21 @@ def test_utf8_in_the_query_is_decoded_escaped_or_not() -> None:
 
 
 def test_path_escapes_that_are_not_utf8_are_400() -> None:
-    client = Client(make_app("kitchen"))
-    response = client.get("/echo/.7/;x=1;y=2/%FF", headers={"x-trace-id": TRACE})
-    assert response.status_code == 400
-    assert response.json() == error(400, "BadRequestError",
-                                    'Invalid data "%FF" for parameter "tags".',
-                                    "INVALID_PARAMETER_VALUE")
-    assert client.get("/echo/.7/;x=1;y=2/%C3%A9", headers={"x-trace-id": TRACE}).json()[
-        "tags"] == ["é"]
+    with Client(make_app("kitchen")) as client:
+        response = client.get("/echo/.7/;x=1;y=2/%FF", headers={"x-trace-id": TRACE})
+        assert response.status_code == 400
+        assert response.json() == error(400, "BadRequestError",
+                                        'Invalid data "%FF" for parameter "tags".',
+                                        "INVALID_PARAMETER_VALUE")
+        assert client.get("/echo/.7/;x=1;y=2/%C3%A9", headers={"x-trace-id": TRACE}).json()[
+            "tags"] == ["é"]
 
 
 def test_cookie_escapes_that_are_not_utf8_are_kept_as_sent() -> None:
     # The Cookie header carries other applications' cookies too: leniency, not a 400.
-    response = Client(make_app("kitchen")).get(
-        "/echo/.7/;x=1;y=2/a", headers={"x-trace-id": TRACE, "cookie": "session=%FF; x=%C3%28"})
+    with Client(make_app("kitchen")) as client:
+        response = client.get("/echo/.7/;x=1;y=2/a",
+                              headers={"x-trace-id": TRACE, "cookie": "session=%FF; x=%C3%28"})
     assert response.json()["session"] == "%FF"
 
 
@@ -297,7 +300,8 @@ def test_cookie_escapes_that_are_not_utf8_are_kept_as_sent() -> None:
 ])
 def test_every_response_forbids_content_sniffing(method: str, path: str, kwargs: dict[str, Any],
                                                  status: int) -> None:
-    response = Client(make_app()).request(method, path, **kwargs)
+    with Client(make_app()) as client:
+        response = client.request(method, path, **kwargs)
     assert response.status_code == status
     assert response.headers.get_list("x-content-type-options") == ["nosniff"]
 

@@ -117,7 +117,8 @@ def _app(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, spec: str, handlers: s
 
 
 def test_they_run_global_then_tag_then_operation_around_the_handler(app: App) -> None:
-    response = Client(app).get("/items/5", headers={"x-who": "ann"})
+    with Client(app) as client:
+        response = client.get("/items/5", headers={"x-who": "ann"})
     assert response.status_code == 200
     assert response.json() == {"id": 5, "seen": True}
     assert response.headers["server-timing"] == "app"
@@ -130,31 +131,33 @@ def test_they_run_global_then_tag_then_operation_around_the_handler(app: App) ->
 
 
 def test_they_change_the_arguments_and_the_result(app: App) -> None:
-    client = Client(app)
-    assert client.get("/items/7").json() == {"id": 8, "seen": True}
-    assert client.get("/items/9").json() == {"replaced": 1}
+    with Client(app) as client:
+        assert client.get("/items/7").json() == {"id": 8, "seen": True}
+        assert client.get("/items/9").json() == {"replaced": 1}
 
 
 def test_they_see_the_handlers_errors_which_still_answer(app: App) -> None:
-    response = Client(app).get("/items/13")
+    with Client(app) as client:
+        response = client.get("/items/13")
     assert response.status_code == 404
     assert ("tagged saw", "NotFound") in app.services["calls"]
     assert "server-timing" not in response.headers  # an error carries no interceptor headers
 
 
 def test_a_204_keeps_its_empty_body_and_gains_their_headers(app: App) -> None:
-    response = Client(app).post("/plain")
+    with Client(app) as client:
+        response = client.post("/plain")
     assert (response.status_code, response.content) == (204, b"")
     assert response.headers["server-timing"] == "app"
     assert "content-type" not in response.headers
 
 
 def test_they_never_run_for_a_404_a_405_or_a_refused_request(app: App) -> None:
-    client = Client(app)
-    assert client.get("/nothing").status_code == 404
-    assert client.delete("/items/5").status_code == 405
-    assert client.get("/items/500").status_code == 400  # id over its maximum
-    assert app.services["calls"] == []
+    with Client(app) as client:
+        assert client.get("/nothing").status_code == 404
+        assert client.delete("/items/5").status_code == 405
+        assert client.get("/items/500").status_code == 400  # id over its maximum
+        assert app.services["calls"] == []
 
 
 def test_check_prints_each_operations_chain(app: App, capsys: pytest.CaptureFixture[str]) -> None:
@@ -203,4 +206,5 @@ def test_under_allow_unbound_an_unwritten_interceptor_is_a_warning(
     assert [op.interceptors for op in app.operations] == [(), ()]
     assert "interceptor 'Audit.outer': there is no handlers package to find it in; the " \
            "operation runs without it" in caplog.text
-    assert Client(app).get("/items/1").status_code == 501
+    with Client(app) as client:
+        assert client.get("/items/1").status_code == 501

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -16,10 +17,11 @@ TRACE = "0b7e2a3c-1f52-4c1e-9f0e-7d7a9c1b2e3f"
 
 
 @pytest.fixture
-def client(monkeypatch: pytest.MonkeyPatch) -> Client:
+def client(monkeypatch: pytest.MonkeyPatch) -> Iterator[Client]:
     monkeypatch.syspath_prepend(str(FIXTURES / "handlers"))
-    return Client(App(Settings.from_env({}, spec=FIXTURES / "specs" / "kitchen",
-                                        handlers="kitchen_handlers")))
+    with Client(App(Settings.from_env({}, spec=FIXTURES / "specs" / "kitchen",
+                                      handlers="kitchen_handlers"))) as client:
+        yield client
 
 
 def bad_request(message: str, code: str, **extra: Any) -> dict[str, Any]:

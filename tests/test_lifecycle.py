@@ -9,6 +9,7 @@ import pytest
 
 from server.app import App, ContractError
 from server.types import Message
+from tests.client import Client
 from tests.composition import LifespanApp, handlers_on_path, make_app
 
 
@@ -66,3 +67,19 @@ def test_an_observer_needs_start_or_stop() -> None:
     with pytest.raises(ContractError) as caught:
         make_app(observers=[object()])
     assert "has neither start() nor stop()" in caught.value.problems[0]
+
+
+def test_the_test_client_serves_between_the_start_up_and_the_shutdown() -> None:
+    log: list[str] = []
+    app = make_app(observers=[Observer("pool", log)])
+    client = Client(app)
+    with pytest.raises(RuntimeError, match="use it as `with Client"):
+        client.get("/items")
+    with client:
+        assert log == ["start pool"]
+        assert client.get("/items").status_code == 200
+        assert client.get("/items").status_code == 200  # the same event loop, still running
+    assert log == ["start pool", "stop pool"]
+    failing = make_app(observers=[Observer("client", log, fail=True)])
+    with pytest.raises(RuntimeError, match="the observer Observer failed to start: OSError"):
+        Client(failing).__enter__()

@@ -22,14 +22,16 @@ def test_middleware_is_one_ordered_stack_inside_charters_own() -> None:
                                functools.partial(Layer, name="inner")])
     assert app.middleware == ["charter.cors", "tests.composition.Layer",
                               "tests.composition.Layer"]
-    response = Client(app).get("/items", headers={"origin": "https://a.example"})
+    with Client(app) as client:
+        response = client.get("/items", headers={"origin": "https://a.example"})
     assert response.headers["x-layers"] == "inner,outer"  # the first is the outermost
     assert response.headers["access-control-allow-origin"] == "*"
 
 
 def test_error_responses_pass_through_the_middleware_and_cors() -> None:
     app = make_app(middleware=[Layer])
-    response = Client(app).get("/nowhere", headers={"origin": "https://a.example"})
+    with Client(app) as client:
+        response = client.get("/nowhere", headers={"origin": "https://a.example"})
     assert response.status_code == 404
     assert response.json()["error"]["statusCode"] == 404
     assert response.headers["x-layers"] == "layer"

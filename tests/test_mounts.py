@@ -19,12 +19,12 @@ def _handlers_on_path(monkeypatch: pytest.MonkeyPatch) -> None:
 
 def test_asgi_and_wsgi_apps_serve_their_prefixes_beside_the_spec() -> None:
     app = make_app(mounts={"/asgi": LifespanApp([]), "/wsgi/": wsgi_app})
-    client = Client(app)
-    assert client.get("/asgi/deep/path").text == "/asgi /asgi/deep/path"
-    assert client.get("/wsgi/a/b").text == "/wsgi|/a/b"
-    assert client.get("/wsgi").text == "/wsgi|"
-    assert client.get("/wsgiish").status_code == 404  # a prefix is a whole segment
-    assert client.get("/items").status_code == 200  # the spec's routes are untouched
+    with Client(app) as client:
+        assert client.get("/asgi/deep/path").text == "/asgi /asgi/deep/path"
+        assert client.get("/wsgi/a/b").text == "/wsgi|/a/b"
+        assert client.get("/wsgi").text == "/wsgi|"
+        assert client.get("/wsgiish").status_code == 404  # a prefix is a whole segment
+        assert client.get("/items").status_code == 200  # the spec's routes are untouched
 
 
 def test_a_mount_at_the_root_is_refused() -> None:
@@ -43,31 +43,31 @@ def site(tmp_path: Path) -> Path:
 
 
 def test_static_files_come_after_the_spec_routes(site: Path) -> None:
-    client = Client(make_app(static=site))
-    home = client.get("/")
-    assert (home.status_code, home.headers["content-type"]) == (200, "text/html; charset=utf-8")
-    assert "explorer" in home.text
-    assert client.get("/items").headers["content-type"] == "application/json"  # the spec's
-    assert client.get("/notes.txt").text == "0123456789"
+    with Client(make_app(static=site)) as client:
+        home = client.get("/")
+        assert (home.status_code, home.headers["content-type"]) == (200, "text/html; charset=utf-8")
+        assert "explorer" in home.text
+        assert client.get("/items").headers["content-type"] == "application/json"  # the spec's
+        assert client.get("/notes.txt").text == "0123456789"
 
 
 def test_static_files_have_head_etags_and_ranges(site: Path) -> None:
-    client = Client(make_app(static=site))
-    full = client.get("/notes.txt")
-    assert client.head("/notes.txt").content == b""
-    cached = client.get("/notes.txt", headers={"if-none-match": full.headers["etag"]})
-    assert cached.status_code == 304
-    part = client.get("/notes.txt", headers={"range": "bytes=2-4"})
-    assert (part.status_code, part.content) == (206, b"234")
+    with Client(make_app(static=site)) as client:
+        full = client.get("/notes.txt")
+        assert client.head("/notes.txt").content == b""
+        cached = client.get("/notes.txt", headers={"if-none-match": full.headers["etag"]})
+        assert cached.status_code == 304
+        part = client.get("/notes.txt", headers={"range": "bytes=2-4"})
+        assert (part.status_code, part.content) == (206, b"234")
 
 
 def test_a_missing_file_is_charters_404_and_the_folder_is_not_left(site: Path) -> None:
     (site.parent / "secret.txt").write_text("no")
-    client = Client(make_app(static=site))
-    for path in ("/missing.txt", "/../secret.txt", "/%2e%2e/secret.txt"):
-        response = client.get(path)
-        assert response.status_code == 404, path
-        assert response.json()["error"]["statusCode"] == 404
+    with Client(make_app(static=site)) as client:
+        for path in ("/missing.txt", "/../secret.txt", "/%2e%2e/secret.txt"):
+            response = client.get(path)
+            assert response.status_code == 404, path
+            assert response.json()["error"]["statusCode"] == 404
 
 
 def test_a_static_folder_that_does_not_exist_stops_the_start(tmp_path: Path) -> None:

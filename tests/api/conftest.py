@@ -73,5 +73,6 @@ def app(database: str, tmp_path: Path) -> Iterator[App]:
 
 
 @pytest.fixture
-def client(app: App) -> Client:
-    return Client(app)
+def client(app: App) -> Iterator[Client]:
+    with Client(app) as client:
+        yield client

@@ -221,19 +221,19 @@ def test_the_bounds_are_the_settings(database: str, tmp_path: Any) -> None:
                                 database_url=database_url(database, tmp_path), migrate=True))
     try:
         seed(app)
-        client = Client(app)
-        filter_ = nested_include(2)
-        assert get(client, "/todo-lists", filter_, 400) == bad_filter(
-            filter_, "/include/0/scope/include",
-            "include nests at most 1 levels deep (CHARTER_MAX_INCLUDE_DEPTH)", {"limit": 1})
-        # Each list shows two of its todos; two lists (2 + 4 items) are one too many.
-        filter_ = {"include": ["todos"]}
-        assert get(client, "/todo-lists", filter_, 400) == bad_filter(
-            filter_, "/include/0",
-            "the response would hold more than 5 items (CHARTER_MAX_RESPONSE_ROWS); ask for "
-            "fewer with limit, or narrow the include with its scope's where or limit",
-            {"relation": "todos", "limit": 5})
-        assert get(client, "/todo-lists", {**filter_, "skip": 1}) == [
-            {**LISTS[1], "todos": SMALL[:2]}, {**LISTS[2], "todos": []}]
+        with Client(app) as client:
+            filter_ = nested_include(2)
+            assert get(client, "/todo-lists", filter_, 400) == bad_filter(
+                filter_, "/include/0/scope/include",
+                "include nests at most 1 levels deep (CHARTER_MAX_INCLUDE_DEPTH)", {"limit": 1})
+            # Each list shows two of its todos; two lists (2 + 4 items) are one too many.
+            filter_ = {"include": ["todos"]}
+            assert get(client, "/todo-lists", filter_, 400) == bad_filter(
+                filter_, "/include/0",
+                "the response would hold more than 5 items (CHARTER_MAX_RESPONSE_ROWS); ask for "
+                "fewer with limit, or narrow the include with its scope's where or limit",
+                {"relation": "todos", "limit": 5})
+            assert get(client, "/todo-lists", {**filter_, "skip": 1}) == [
+                {**LISTS[1], "todos": SMALL[:2]}, {**LISTS[2], "todos": []}]
     finally:
         app.close()

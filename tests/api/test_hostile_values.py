@@ -277,13 +277,13 @@ def settings(folder: Path, depth: str) -> Settings:
 def test_the_depth_is_the_settings(tmp_path: Path) -> None:
     app = App(settings(tmp_path, "2"))
     try:
-        client = Client(app)
-        assert call(client, "POST", "/todos", {"title": "t", "tag": [[1]]}).status_code == 200
-        refused = call(client, "POST", "/todos", {"title": "t", "tag": {"a": [[1]]}})
-        assert refused.status_code == 422
-        assert refused.json()["error"]["details"] == [{
-            "path": "/tag/a/0", "code": "maxDepth",
-            "message": "must NOT be nested deeper than 2 levels", "info": {"limit": 2}}]
+        with Client(app) as client:
+            assert call(client, "POST", "/todos", {"title": "t", "tag": [[1]]}).status_code == 200
+            refused = call(client, "POST", "/todos", {"title": "t", "tag": {"a": [[1]]}})
+            assert refused.status_code == 422
+            assert refused.json()["error"]["details"] == [{
+                "path": "/tag/a/0", "code": "maxDepth",
+                "message": "must NOT be nested deeper than 2 levels", "info": {"limit": 2}}]
     finally:
         app.close()
 

@@ -649,22 +649,22 @@ def test_a_database_that_goes_away_is_503_until_it_is_back(server: str, tmp_path
     app: App | None = None
     try:
         app = example_app(url.set(port=proxy.port).render_as_string(hide_password=False))
-        client = Client(app)
-        assert post(client, "/todo-lists", HOME) == {"id": 1, **HOME}
+        with Client(app) as client:
+            assert post(client, "/todo-lists", HOME) == {"id": 1, **HOME}
 
-        proxy.stop()
-        unavailable = error(503, "ServiceUnavailableError",
-                            "The database is unavailable. Try again later.",
-                            "DATABASE_UNAVAILABLE")
-        for response in (client.get("/todo-lists"), client.post("/todo-lists", json=WORK),
-                         client.get("/todo-lists/1/todos")):
-            assert (response.status_code, response.json()) == (503, unavailable)
-            assert response.headers["retry-after"] == "1"
+            proxy.stop()
+            unavailable = error(503, "ServiceUnavailableError",
+                                "The database is unavailable. Try again later.",
+                                "DATABASE_UNAVAILABLE")
+            for response in (client.get("/todo-lists"), client.post("/todo-lists", json=WORK),
+                             client.get("/todo-lists/1/todos")):
+                assert (response.status_code, response.json()) == (503, unavailable)
+                assert response.headers["retry-after"] == "1"
 
-        proxy.start()  # the same port: the server is back, and the same app answers
-        response = client.get("/todo-lists")
-        assert (response.status_code, response.json()) == (200, [{"id": 1, **HOME}])
-        assert post(client, "/todo-lists", WORK) == {"id": 2, **WORK}
+            proxy.start()  # the same port: the server is back, and the same app answers
+            response = client.get("/todo-lists")
+            assert (response.status_code, response.json()) == (200, [{"id": 1, **HOME}])
+            assert post(client, "/todo-lists", WORK) == {"id": 2, **WORK}
     finally:
         proxy.stop()
         if app is not None:

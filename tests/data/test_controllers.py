@@ -36,8 +36,9 @@ def app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[App]:
 
 
 @pytest.fixture
-def client(app: App) -> Client:
-    return Client(app)
+def client(app: App) -> Iterator[Client]:
+    with Client(app) as client:
+        yield client
 
 
 def not_found(entity: str, id_: Any) -> dict[str, Any]:
@@ -277,36 +278,37 @@ def test_a_hidden_property_is_written_by_clients_and_never_sent(tmp_path: Path) 
     app = App(Settings.from_env({}, spec=FIXTURES / "specs" / "hidden", allow_unbound=True,
                                 database_url=f"sqlite:///{tmp_path}/app.db", migrate=True))
     try:
-        client = Client(app)  # responses are validated against the spec (`error`, the default)
-        schemas = client.get("/openapi.json").json()["components"]["schemas"]
-        written = {"type": "number", "writeOnly": True}
-        assert {name: schema["properties"].get("costPrice") for name, schema in schemas.items()
-                if name.startswith(("Book", "NewBook")) and "." not in name} == {
-            "Book": written, "NewBook": written, "BookPartial": written,
-            "NewBookInAuthor": written, "BookWithRelations": None}
+        # responses are validated against the spec (`error`, the default)
+        with Client(app) as client:
+            schemas = client.get("/openapi.json").json()["components"]["schemas"]
+            written = {"type": "number", "writeOnly": True}
+            assert {name: schema["properties"].get("costPrice") for name, schema in schemas.items()
+                    if name.startswith(("Book", "NewBook")) and "." not in name} == {
+                "Book": written, "NewBook": written, "BookPartial": written,
+                "NewBookInAuthor": written, "BookWithRelations": None}
 
-        created = client.post("/books", json={"title": "Dune", "costPrice": 4.5})
-        book = {"id": created.json()["id"], "title": "Dune"}
-        assert (created.status_code, created.json()) == (200, book)
-        author = client.post("/authors", json={"name": "Herbert"}).json()
-        nested = client.post(f"/authors/{author['id']}/books",
-                             json={"title": "Emperor", "costPrice": 3})
-        assert nested.json() == {"id": nested.json()["id"], "title": "Emperor",
-                                 "authorId": author["id"]}
-        assert client.patch(f"/books/{book['id']}", json={"costPrice": 5}).status_code == 204
-        assert client.put(f"/books/{book['id']}",
-                          json={"title": "Dune", "costPrice": 6}).status_code == 204
-        assert client.get(f"/books/{book['id']}").json() == book
-        assert client.get(f"/authors/{author['id']}",
-                          params={"filter": '{"include": ["books"]}'}).json()["books"] == [
-            nested.json()]
-        stored = app.services["book_repository"].database.read
-        with stored() as connection:
-            assert [row.cost_price for row in connection.exec_driver_sql(
-                "SELECT cost_price FROM book ORDER BY id")] == [6, 3]
-        # Nothing a filter names can reveal it.
-        refused = client.get("/books", params={"filter": '{"where": {"costPrice": 6}}'})
-        assert refused.status_code == 400
+            created = client.post("/books", json={"title": "Dune", "costPrice": 4.5})
+            book = {"id": created.json()["id"], "title": "Dune"}
+            assert (created.status_code, created.json()) == (200, book)
+            author = client.post("/authors", json={"name": "Herbert"}).json()
+            nested = client.post(f"/authors/{author['id']}/books",
+                                 json={"title": "Emperor", "costPrice": 3})
+            assert nested.json() == {"id": nested.json()["id"], "title": "Emperor",
+                                     "authorId": author["id"]}
+            assert client.patch(f"/books/{book['id']}", json={"costPrice": 5}).status_code == 204
+            assert client.put(f"/books/{book['id']}",
+                              json={"title": "Dune", "costPrice": 6}).status_code == 204
+            assert client.get(f"/books/{book['id']}").json() == book
+            assert client.get(f"/authors/{author['id']}",
+                              params={"filter": '{"include": ["books"]}'}).json()["books"] == [
+                nested.json()]
+            stored = app.services["book_repository"].database.read
+            with stored() as connection:
+                assert [row.cost_price for row in connection.exec_driver_sql(
+                    "SELECT cost_price FROM book ORDER BY id")] == [6, 3]
+            # Nothing a filter names can reveal it.
+            refused = client.get("/books", params={"filter": '{"where": {"costPrice": 6}}'})
+            assert refused.status_code == 400
     finally:
         app.close()
 
@@ -359,7 +361,8 @@ def services(settings, repositories):
                                 database_url=f"sqlite:///{tmp_path}/app.db", migrate=True))
     try:
         assert type(app.repositories["Shelf"]).__name__ == "Loud"  # type: ignore[index]
-        created = Client(app).post("/shelves", json={"label": "top"})
+        with Client(app) as client:
+            created = client.post("/shelves", json={"label": "top"})
         assert created.json()["label"] == "TOP"  # the derived route uses the service's
     finally:
         app.close()

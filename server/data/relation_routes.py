@@ -7,12 +7,12 @@ import dataclasses
 from collections.abc import Mapping
 from typing import Any
 
-from sqlalchemy import ColumnElement, Connection, select
+from sqlalchemy import BindParameter, ColumnElement, Connection, bindparam, select
 
 from server.data.entities import Item, Relation
 from server.data.filters import Source
 from server.data.relations import BATCH
-from server.data.repository import Repositories
+from server.data.repository import Narrowing, Repositories, slot_name
 from server.errors import EntityNotFound
 
 
@@ -24,13 +24,22 @@ class RelationRoutes:
         self.source = repositories[relation.source]
         self.target = repositories[relation.target]
         self.through = repositories[relation.through.entity] if relation.through else None
+        # The target's rows of one source, its key a slot: one statement per filter shape.
+        self._slot = slot_name(self.target.table, "charter_source")
+        key: BindParameter[Any] = bindparam(self._slot)
+        column = self.target.table.c[relation.key_to]
+        if relation.through is None or self.through is None:
+            self._link: ColumnElement[bool] = column == key
+        else:
+            links = self.through.table.c
+            self._link = column.in_(select(links[relation.through.key_to]).where(
+                links[relation.through.key_from] == key))
 
     def find(self, id_: Any, filter_: Mapping[str, Any] | None) -> list[Item]:
         """`GET /sources/{id}/targets`: the related items, filtered."""
-        with self.source.database.read() as connection:
+        with self.source.database.read(single=True) as connection:
             key = self._source_key(connection, id_)
-        condition = self._condition(key)
-        return self.target.find_where(filter_, condition, Source("filter", filter_))
+        return self.target.find_where(filter_, self._narrowing(key), Source("filter", filter_))
 
     def get(self, id_: Any, filter_: Mapping[str, Any] | None = None) -> tuple[Item, str]:
         """hasOne and belongsTo: the one related item (404 when there is none), and its ETag."""
@@ -49,7 +58,7 @@ class RelationRoutes:
         with self.target.database.read() as connection:
             key = self._source_key(connection, id_)
             rows = self.target.run(connection, dataclasses.replace(plan, limit=1),
-                                   self._condition(key))
+                                   self._narrowing(key))
             if not rows:
                 raise EntityNotFound(relation.target, {relation.key_to: key})
             tag = self.target.etag(rows[0])
@@ -81,7 +90,7 @@ class RelationRoutes:
             if relation.through is None:
                 data = {k: v for k, v in data.items() if k != relation.key_to}
                 return self.target.update_all(data, self._constrained(where, source, key))
-            return self.target.update_where(data, where, self._condition(key), source)
+            return self.target.update_where(data, where, self._narrowing(key), source)
 
     def delete(self, id_: Any, where: Mapping[str, Any] | None) -> int:
         """`DELETE /sources/{id}/targets?where=`: delete the related items (and their links);
@@ -92,9 +101,12 @@ class RelationRoutes:
             key = self._source_key(connection, id_)
             if relation.through is None or self.through is None:
                 return self.target.delete_all(self._constrained(where, source, key))
-            conditions = self.target.conditions(where, source, self._condition(key))
+            checked = self.target.check_where(where, source)
             column = self.target.table.c[relation.key_to]
-            ids = list(connection.execute(select(column).where(*conditions)).scalars())
+            narrowing = self._narrowing(key)
+            conditions = [narrowing.condition, *([] if checked is None else [checked])]
+            ids = list(connection.execute(select(column).where(*conditions),
+                                          narrowing.values).scalars())
             link = self.through.table.c[relation.through.key_to]
             owner = self.through.table.c[relation.through.key_from]
             for start in range(0, len(ids), BATCH):
@@ -108,7 +120,7 @@ class RelationRoutes:
                      key: Any) -> dict[str, Any]:
         """`where` narrowed to the source's items (LoopBack's `constrainWhere`), once `where`
         itself is checked, so that a fault in it is named where the client wrote it."""
-        self.target.conditions(where, source, None)
+        self.target.check_where(where, source)
         own = {self.relation.key_to: key}
         return {"and": [dict(where), own]} if where else own
 
@@ -123,12 +135,7 @@ class RelationRoutes:
             raise EntityNotFound(self.relation.source, id_)
         return row.get(self.relation.key_from)
 
-    def _condition(self, key: Any) -> ColumnElement[bool]:
-        relation = self.relation
-        if relation.through is None:
-            condition: ColumnElement[bool] = self.target.table.c[relation.key_to] == key
-            return condition
-        assert self.through is not None
-        linked = select(self.through.table.c[relation.through.key_to]).where(
-            self.through.table.c[relation.through.key_from] == key)
-        return self.target.table.c[relation.key_to].in_(linked)
+    def _narrowing(self, key: Any) -> Narrowing:
+        """The target's rows linked to the source whose key is `key`."""
+        return Narrowing(("relation", self.relation.source, self.relation.name), self._link,
+                         {self._slot: key})

@@ -53,6 +53,17 @@ _OFFSET: BindParameter[int] = bindparam("charter_offset")
 
 
 @dataclass(frozen=True)
+class Narrowing:
+    """A condition beside a filter's where, always of one form but for its values: a relation
+    route's link to its source's key. Statements are kept by `form`; `condition` holds named
+    slots, which `values` fill at execution. A slot is named like no column of the table."""
+
+    form: Hashable
+    condition: ColumnElement[bool]
+    values: Mapping[str, Any]
+
+
+@dataclass(frozen=True)
 class WriteChecks:
     """An entity's schema, compiled for what a repository writes: `whole` for a create or a
     replace, `partial` (no property required) for an update."""
@@ -149,9 +160,7 @@ class Repository:
         self._count = select(func.count()).select_from(table)
         # Built once; the values come with each execution (a SET for each column named, so
         # the id's parameter is named like no column).
-        self._key_name = "charter_key"
-        while self._key_name in table.c:
-            self._key_name += "_"
+        self._key_name = slot_name(table, "charter_key")
         self._insert = insert(table)
         self._update_by_id = update(table).where(self._id_column == bindparam(self._key_name))
         self._delete_by_id = delete(table).where(self._id_column == bindparam(self._key_name))
@@ -268,64 +277,57 @@ class Repository:
 
     # -- the same, narrowed by a condition (relation routes) --------------------------------
 
-    def find_where(self, filter_: Mapping[str, Any] | None, condition: ColumnElement[bool] | None,
+    def find_where(self, filter_: Mapping[str, Any] | None, narrowing: Narrowing | None,
                    source: Source) -> list[Item]:
         plan = self.plan(filter_, source)
         with self.database.read(single=not plan.include) as connection:
-            rows = self.run(connection, plan, condition)
+            rows = self.run(connection, plan, narrowing)
             return self.present(connection, rows, plan, source)
 
-    def count_where(self, where: Mapping[str, Any] | None, condition: ColumnElement[bool] | None,
+    def count_where(self, where: Mapping[str, Any] | None, narrowing: Narrowing | None,
                     source: Source) -> int:
-        if condition is None:
-            shape, values = self.filters.where_shape(where, source)
-            query = self._statement(("count", shape), lambda: self._count.where(
-                *self._built(shape)))
-            params = slots(values)
-        else:
-            query, params = self._count.where(*self.conditions(where, source, condition)), {}
+        shape, values = self.filters.where_shape(where, source)
         with self.database.read(single=True) as connection:
-            return int(connection.execute(query, params).scalar_one())
+            return int(connection.execute(self._counting(shape, narrowing),
+                                          _params(values, narrowing)).scalar_one())
 
     def update_where(self, data: Mapping[str, Any], where: Mapping[str, Any] | None,
-                     condition: ColumnElement[bool] | None, source: Source) -> int:
-        """Without `condition`, wheres of one shape share one statement (`_statement`); its SET
-        comes from the values at execution."""
+                     narrowing: Narrowing | None, source: Source) -> int:
+        """Wheres of one shape share one statement (`_statement`); its SET comes from the
+        values at execution."""
         shape, slotted = self.filters.where_shape(where, source)
         self._validate(data, whole=False)
         values = self._values({k: v for k, v in data.items() if k != self.entity.id})
-        params = slots(slotted)
+        params = _params(slotted, narrowing)
         with self.database.write() as connection:
             if not values:  # nothing to change, but LoopBack still counts the matches
-                query = (self._statement(("count", shape), lambda: self._count.where(
-                    *self._built(shape))) if condition is None else
-                    self._count.where(*self._conditions(shape, slotted, condition)))
-                return int(connection.execute(query, params if condition is None else {})
+                return int(connection.execute(self._counting(shape, narrowing), params)
                            .scalar_one())
-            if condition is None and not params.keys() & values.keys():
-                query = self._statement(("update", shape), lambda: update(self.table).where(
-                    *self._built(shape)))
+            if not params.keys() & values.keys():
+                query = self._statement(
+                    ("update", shape, _form(narrowing)),
+                    lambda: update(self.table).where(*self._built(shape, narrowing)))
                 return int(connection.execute(query, {**values, **params}).rowcount)
-            query = update(self.table).where(*self._conditions(shape, slotted, condition))
-            return int(connection.execute(query.values(values)).rowcount)
+            # A property named like one of the where's slots: the where's values are bound
+            # into the statement instead (a narrowing's slots are named like no column).
+            bound = [] if shape is None else [build(shape, self.filters.columns, slotted)]
+            narrowed = [] if narrowing is None else [narrowing.condition]
+            query = update(self.table).where(*narrowed, *bound).values(values)
+            return int(connection.execute(query, _params([], narrowing)).rowcount)
 
-    def delete_where(self, where: Mapping[str, Any] | None, condition: ColumnElement[bool] | None,
+    def delete_where(self, where: Mapping[str, Any] | None, narrowing: Narrowing | None,
                      source: Source) -> int:
-        """Without `condition`, wheres of one shape share one statement (`_statement`)."""
+        """Wheres of one shape share one statement (`_statement`)."""
         shape, slotted = self.filters.where_shape(where, source)
         with self.database.write("delete") as connection:
-            if condition is None:
-                query = self._statement(("delete", shape), lambda: delete(self.table).where(
-                    *self._built(shape)))
-                return int(connection.execute(query, slots(slotted)).rowcount)
-            query = delete(self.table).where(*self._conditions(shape, slotted, condition))
-            return int(connection.execute(query).rowcount)
+            query = self._statement(
+                ("delete", shape, _form(narrowing)),
+                lambda: delete(self.table).where(*self._built(shape, narrowing)))
+            return int(connection.execute(query, _params(slotted, narrowing)).rowcount)
 
-    def _conditions(self, shape: Shape | None, values: list[Any],
-                    condition: ColumnElement[bool] | None) -> list[ColumnElement[bool]]:
-        """A where shape with its values bound, beside `condition`."""
-        built = [] if shape is None else [build(shape, self.filters.columns, values)]
-        return [c for c in (condition, *built) if c is not None]
+    def _counting(self, shape: Shape | None, narrowing: Narrowing | None) -> Any:
+        return self._statement(("count", shape, _form(narrowing)),
+                               lambda: self._count.where(*self._built(shape, narrowing)))
 
     # -- rows -------------------------------------------------------------------------------
 
@@ -341,27 +343,19 @@ class Repository:
                    if include else ())
         return QueryPlan(where, values, order, limit, offset, fields, planned)
 
-    def run(self, connection: Connection, plan: QueryPlan,
-            condition: ColumnElement[bool] | None = None, *, paged: bool = True) -> list[Item]:
-        """Full rows (every property, hidden ones too) that a plan selects, `condition` too.
+    def run(self, connection: Connection, plan: QueryPlan, narrowing: Narrowing | None = None,
+            *, paged: bool = True) -> list[Item]:
+        """Full rows (every property, hidden ones too) that a plan selects, narrowed too.
 
-        Without `condition`, plans of one shape (the same where but for its values, the same
-        order, both paged or not) run one statement, built once (`_statement`)."""
-        if condition is None:
-            def built() -> Select[Any]:
-                query = self.selection.where(*self._built(plan.where)).order_by(
-                    *self.filters.order_terms(plan.order))
-                return query.limit(_LIMIT).offset(_OFFSET) if paged else query
-
-            query = self._statement(("find", plan.where, plan.order, paged), built)
-            params = slots(plan.values)
-        else:
-            conditions = [condition] if plan.where is None else [
-                condition, build(plan.where, self.filters.columns, plan.values)]
-            query = self.selection.where(*conditions).order_by(
+        Plans of one shape (the same where but for its values, the same order, both paged or
+        not, narrowed alike) run one statement, built once (`_statement`)."""
+        def built() -> Select[Any]:
+            query = self.selection.where(*self._built(plan.where, narrowing)).order_by(
                 *self.filters.order_terms(plan.order))
-            query = query.limit(_LIMIT).offset(_OFFSET) if paged else query
-            params = {}
+            return query.limit(_LIMIT).offset(_OFFSET) if paged else query
+
+        query = self._statement(("find", plan.where, plan.order, paged, _form(narrowing)), built)
+        params = _params(plan.values, narrowing)
         if paged:
             params["charter_limit"], params["charter_offset"] = plan.limit, plan.offset
         return list(map(self.from_selected, connection.execute(query, params)))
@@ -379,9 +373,12 @@ class Repository:
                 self._statements[key] = statement
         return statement
 
-    def _built(self, shape: Shape | None) -> list[ColumnElement[bool]]:
-        """A where shape's condition with named slots, as `where(*...)` takes it."""
-        return [] if shape is None else [build(shape, self.filters.columns)]
+    def _built(self, shape: Shape | None,
+               narrowing: Narrowing | None = None) -> list[ColumnElement[bool]]:
+        """A where shape's condition with named slots, and the narrowing's, as `where(*...)`
+        takes them."""
+        built = [] if shape is None else [build(shape, self.filters.columns)]
+        return built if narrowing is None else [narrowing.condition, *built]
 
     def etag(self, row: Mapping[str, Any]) -> str:
         """A strong ETag for an item's stored state (every property, hidden ones included)."""
@@ -515,10 +512,29 @@ class Repository:
                 "info": {}}])
         return filter_
 
-    def conditions(self, where: Any, source: Source,
-                    condition: ColumnElement[bool] | None) -> list[ColumnElement[bool]]:
-        compiled = self.filters.where(where, source)
-        return [c for c in (condition, compiled) if c is not None]
+    def check_where(self, where: Any, source: Source) -> ColumnElement[bool] | None:
+        """`where` checked (every 400 raised) and compiled with its values bound."""
+        return self.filters.where(where, source)
+
+
+def slot_name(table: Table, name: str) -> str:
+    """`name`, lengthened until it names no column of `table`: a statement's slot, filled at
+    execution beside values named by column."""
+    while name in table.c:
+        name += "_"
+    return name
+
+
+def _form(narrowing: Narrowing | None) -> Hashable:
+    return None if narrowing is None else narrowing.form
+
+
+def _params(values: list[Any], narrowing: Narrowing | None) -> dict[str, Any]:
+    """The named slots' values: a where shape's, and the narrowing's."""
+    params = slots(values)
+    if narrowing is not None:
+        params.update(narrowing.values)
+    return params
 
 
 def _at(source: Source, pointer: str) -> Source:

@@ -153,6 +153,28 @@ def test_has_many_through_delete_removes_links_and_targets(
     assert error_of(lambda: tags.delete(999, None)) == not_found("Book", "999")
 
 
+def test_each_relations_routes_run_one_statement_per_filter_shape_whatever_the_source(
+        database: Database, repositories: Repositories) -> None:
+    seed(database, 3)
+    books, tags = routes(repositories, "Author", "books"), routes(repositories, "Book", "tags")
+    profile = routes(repositories, "Author", "profile")
+    statements = {name: repositories[name]._statements for name in ("Book", "Tag", "Profile")}
+    year = {"where": {"year": {"gt": 0}}, "order": "title DESC"}
+    assert [b["title"] for b in books.find(1001, year)] == ["1b", "1a"]
+    assert [b["title"] for b in books.find(1002, year)] == ["2b", "2a"]
+    assert [t["name"] for t in tags.find(5001, None)] == ["red", "blue"]
+    assert [t["name"] for t in tags.find(5002, None)] == ["green"]
+    assert profile.get(1001)[0]["bio"] == "bio 1"
+    assert profile.get(1003)[0]["bio"] == "bio 3"
+    assert books.patch(1001, {"year": 1}, {"title": "1a"}) == 1
+    assert books.patch(1002, {"year": 2}, {"title": "2b"}) == 1
+    assert tags.patch(5001, {"name": "warm"}, {"id": RED}) == 1
+    assert tags.patch(5002, {"name": "grass"}, {"id": GREEN}) == 1
+    assert [len(kept) for kept in statements.values()] == [2, 2, 1]
+    assert [(b["title"], b["year"]) for b in books.find(1001, None)] == [("1a", 1), ("1b", 1991)]
+    assert [t["name"] for t in tags.find(5002, None)] == ["grass"]
+
+
 @pytest.mark.parametrize(("entity", "relation"), [("Author", "books"), ("Book", "tags")])
 def test_a_bad_where_on_a_relation_route_points_into_the_where(
         database: Database, repositories: Repositories, entity: str, relation: str) -> None:

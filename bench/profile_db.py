@@ -17,7 +17,7 @@ so a PostgreSQL round trip counts only the client's share, as in `bench/run.py`.
    repository, SQLAlchemy's statement building, execution and pool, the driver...).
 
 `charter_pieces` relies on `Repository.read_by_id/find/create_tagged`, `.filters.where_shape/
-order_key/page/where/order`, `._statements`, `.selection` and
+order_key/page/where/order`, `.statements` (its key for a find), `.selection` and
 `App.services["repositories"|"database"]`; adjust it if those move.
 """
 
@@ -82,7 +82,11 @@ def charter_pieces(app: Any) -> dict[str, Callable[[], object]]:
         shape, values = repository.filters.where_shape(FILTER["where"], source)
         order = repository.filters.order_key(FILTER["order"], source)
         page = repository.filters.page(FILTER, source)
-        return repository._statements.get(("find", shape, order, True)), values, page
+        kept = repository.statements.get(("find", shape, order, True, None), unbuilt)
+        return kept, values, page
+
+    def unbuilt() -> Any:
+        raise RuntimeError("the find's statement is not kept: has its key changed?")
 
     def built() -> Any:
         where = repository.filters.where(FILTER["where"], source)

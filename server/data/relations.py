@@ -26,10 +26,21 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from sqlalchemy import BigInteger, ColumnElement, Connection, Select, Table, func, literal, select
+from sqlalchemy import (
+    BigInteger,
+    BindParameter,
+    ColumnElement,
+    Connection,
+    Select,
+    Table,
+    bindparam,
+    func,
+    select,
+)
 
 from server.data.entities import Entity, Item, Relation
-from server.data.filters import Filters, Source
+from server.data.filters import Filters, OrderKey, Shape, Source, build, slots
+from server.data.statements import Statements
 from server.data.tables import INT64, from_db
 from server.errors import InvalidParameterValue
 
@@ -40,6 +51,11 @@ _SCOPE_KEYS = frozenset({"where", "fields", "order", "limit", "skip", "offset", 
 _RANK = "charter_rank_"
 _OWNER = "charter_owner_"
 _LINKED = "charter_linked_"
+# The slots of an include's statement, beside its where's (w0, w1...): one statement per shape.
+_KEYS: BindParameter[Any] = bindparam("charter_keys", expanding=True)
+_LAST: BindParameter[int] = bindparam("charter_last", type_=BigInteger())
+_SKIPPED: BindParameter[int] = bindparam("charter_skipped", type_=BigInteger())
+_CAP: BindParameter[int] = bindparam("charter_cap")
 
 
 class Target(Protocol):
@@ -50,6 +66,7 @@ class Target(Protocol):
     table: Table
     filters: Filters
     selection: Select[Any]
+    statements: Statements
 
     def check_filter(self, filter_: Any, source: Source) -> Mapping[str, Any]: ...
 
@@ -69,8 +86,10 @@ class Include:
     """The scope as given (checked), to tell a repeat from a conflict."""
     at: Source
     """The include entry, for the 400 that names it."""
-    where: ColumnElement[bool] | None
-    order: list[ColumnElement[Any]]
+    where: Shape | None
+    values: list[Any]
+    """The where's shape, and the values of its slots."""
+    order: OrderKey
     limit: int
     """Items per parent: the scope's limit, capped at CHARTER_MAX_LIMIT; 1 for belongsTo/hasOne."""
     skip: int
@@ -148,15 +167,16 @@ class Inclusion:
                  scope_at: Source, depth: int) -> Include:
         target = self.repositories[relation.target]
         filters = target.filters
-        where = filters.where(scope.get("where"), _at(scope_at, "/where"))
-        order = filters.order(scope.get("order"), _at(scope_at, "/order"))
+        where, values = filters.where_shape(scope.get("where"), _at(scope_at, "/where"))
+        order = filters.order_key(scope.get("order"), _at(scope_at, "/order"))
         limit, skip = filters.page(scope, scope_at)
         if not relation.many:
             limit, skip = 1, 0
         fields = filters.fields(scope.get("fields"), _at(scope_at, "/fields"))
         nested = self.plan(target.entity, scope.get("include"), _at(scope_at, "/include"),
                            depth + 1)
-        return Include(relation, target, scope, at, where, order, limit, skip, fields, nested)
+        return Include(relation, target, scope, at, where, values, order, limit, skip, fields,
+                       nested)
 
     def _level(self, connection: Connection, rows: list[Item], weights: dict[int, int],
                plan: tuple[Include, ...], budget: _Budget) -> None:
@@ -203,11 +223,18 @@ class Inclusion:
         found: dict[Any, list[Item]] = defaultdict(list)
         through_key = (self.repositories[relation.through.entity].entity
                        .properties[relation.through.key_from] if relation.through else None)
+        query = target.statements.get(
+            ("include", relation.source, relation.name, include.where, include.order,
+             include.skip > 0, cap is not None),
+            lambda: self._query(include, capped=cap is not None))
+        params = slots(include.values)
+        params[_LAST.key] = min(include.skip + include.limit, INT64[1])
+        params[_SKIPPED.key] = include.skip
         for start in range(0, len(keys), BATCH):
-            query = self._query(include, keys[start:start + BATCH])
+            params[_KEYS.key] = keys[start:start + BATCH]
             if cap is not None:
-                query = query.limit(cap)
-            result = connection.execute(query)
+                params[_CAP.key] = cap
+            result = connection.execute(query, params)
             names = list(result.keys())
             mapped = [dict(zip(names, row, strict=True)) for row in result]
             if through_key is None:
@@ -222,38 +249,42 @@ class Inclusion:
                     raise budget.exceeded(include.at, relation.name)
         return [found.get(row.get(key_from), []) for row in rows]
 
-    def _query(self, include: Include, keys: list[Any]) -> Select[Any]:
-        """The related rows of `keys`, each carrying its owner's key; ranked per owner and cut to
-        the scope's skip and limit unless the key makes them one per owner already."""
+    def _query(self, include: Include, *, capped: bool) -> Select[Any]:
+        """The related rows of the keys in the slot `charter_keys`, each carrying its owner's
+        key; ranked per owner and cut to the scope's skip and limit (slots too) unless the key
+        makes them one per owner already; at most `charter_cap` rows when `capped`."""
         relation, target = include.relation, include.target
         table = target.table
-        conditions = [] if include.where is None else [include.where]
+        conditions = [] if include.where is None else [build(include.where,
+                                                             target.filters.columns)]
         query = target.selection
         if relation.through is not None:
             through = self.repositories[relation.through.entity].table
             links = select(through.c[relation.through.key_from].label(_OWNER),
                            through.c[relation.through.key_to].label(_LINKED)).where(
-                through.c[relation.through.key_from].in_(keys)).distinct().subquery()
+                through.c[relation.through.key_from].in_(_KEYS)).distinct().subquery()
             owner: ColumnElement[Any] = links.c[_OWNER]
             query = query.add_columns(owner).join_from(
                 table, links, table.c[relation.key_to] == links.c[_LINKED])
         else:
             owner = table.c[relation.key_to]
-            conditions.append(owner.in_(keys))
+            conditions.append(owner.in_(_KEYS))
         if not relation.many and (relation.kind == "hasOne"
                                   or relation.key_to == target.entity.id):
-            return query.where(*conditions)  # unique: one row per key
-        rank = func.row_number().over(partition_by=owner, order_by=include.order)
+            query = query.where(*conditions)  # unique: one row per key
+            return query.limit(_CAP) if capped else query
+        rank = func.row_number().over(partition_by=owner,
+                                      order_by=target.filters.order_terms(include.order))
         ranked = query.add_columns(rank.label(_RANK)).where(*conditions).subquery()
         names = [*target.entity.properties, *([_OWNER] if relation.through else [])]
         # ROW_NUMBER() is a BIGINT; a skip may be as large (an INTEGER bound would overflow).
-        last = literal(min(include.skip + include.limit, INT64[1]), BigInteger())
-        window = [ranked.c[_RANK] <= last]
+        window = [ranked.c[_RANK] <= _LAST]
         if include.skip:
-            window.append(ranked.c[_RANK] > literal(include.skip, BigInteger()))
+            window.append(ranked.c[_RANK] > _SKIPPED)
         by_owner = ranked.c[_OWNER] if relation.through else ranked.c[relation.key_to]
-        return (select(*(ranked.c[name] for name in names)).where(*window)
-                .order_by(by_owner, ranked.c[_RANK]))
+        query = (select(*(ranked.c[name] for name in names)).where(*window)
+                 .order_by(by_owner, ranked.c[_RANK]))
+        return query.limit(_CAP) if capped else query
 
 
 class _Budget:

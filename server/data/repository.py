@@ -9,8 +9,7 @@ filter, 409/422/503 for what the database refuses), so a handler can let them th
 from __future__ import annotations
 
 import hashlib
-import threading
-from collections.abc import Callable, Hashable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Hashable, Iterable, Iterator, Mapping, Sequence
 from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any, Self
@@ -20,7 +19,6 @@ from sqlalchemy import (
     BindParameter,
     ColumnElement,
     Connection,
-    Executable,
     Select,
     Table,
     bindparam,
@@ -35,6 +33,7 @@ from server.data.database import Database
 from server.data.entities import Entity, Item
 from server.data.filters import Filters, OrderKey, Shape, Source, build, slots
 from server.data.relations import Include, Inclusion
+from server.data.statements import Statements
 from server.data.tables import MAX_JSON_DEPTH, from_db, new_id, storage_errors, text_limits, to_db
 from server.errors import (
     EntityNotFound,
@@ -164,8 +163,8 @@ class Repository:
         self._insert = insert(table)
         self._update_by_id = update(table).where(self._id_column == bindparam(self._key_name))
         self._delete_by_id = delete(table).where(self._id_column == bindparam(self._key_name))
-        self._statements: dict[Hashable, Any] = {}
-        self._building = threading.Lock()
+        self.statements = Statements(STATEMENTS_PER_ENTITY)
+        """Its queries' statements by shape, and those of the includes that reach it."""
 
     @classmethod
     def from_repository(cls, repository: Repository) -> Self:
@@ -304,7 +303,7 @@ class Repository:
                 return int(connection.execute(self._counting(shape, narrowing), params)
                            .scalar_one())
             if not params.keys() & values.keys():
-                query = self._statement(
+                query = self.statements.get(
                     ("update", shape, _form(narrowing)),
                     lambda: update(self.table).where(*self._built(shape, narrowing)))
                 return int(connection.execute(query, {**values, **params}).rowcount)
@@ -320,13 +319,13 @@ class Repository:
         """Wheres of one shape share one statement (`_statement`)."""
         shape, slotted = self.filters.where_shape(where, source)
         with self.database.write("delete") as connection:
-            query = self._statement(
+            query = self.statements.get(
                 ("delete", shape, _form(narrowing)),
                 lambda: delete(self.table).where(*self._built(shape, narrowing)))
             return int(connection.execute(query, _params(slotted, narrowing)).rowcount)
 
     def _counting(self, shape: Shape | None, narrowing: Narrowing | None) -> Any:
-        return self._statement(("count", shape, _form(narrowing)),
+        return self.statements.get(("count", shape, _form(narrowing)),
                                lambda: self._count.where(*self._built(shape, narrowing)))
 
     # -- rows -------------------------------------------------------------------------------
@@ -354,24 +353,11 @@ class Repository:
                 *self.filters.order_terms(plan.order))
             return query.limit(_LIMIT).offset(_OFFSET) if paged else query
 
-        query = self._statement(("find", plan.where, plan.order, paged, _form(narrowing)), built)
+        query = self.statements.get(("find", plan.where, plan.order, paged, _form(narrowing)), built)
         params = _params(plan.values, narrowing)
         if paged:
             params["charter_limit"], params["charter_offset"] = plan.limit, plan.offset
         return list(map(self.from_selected, connection.execute(query, params)))
-
-    def _statement(self, key: Hashable, build: Callable[[], Executable]) -> Any:
-        """The statement of one shape of query, built at its first use: a few hundred µs per
-        query saved, in building and in SQLAlchemy's own cache lookup. At most
-        `STATEMENTS_PER_ENTITY` are kept, the oldest going first."""
-        statement = self._statements.get(key)
-        if statement is None:
-            statement = build()
-            with self._building:  # handlers' threads may miss at once
-                while len(self._statements) >= STATEMENTS_PER_ENTITY:
-                    self._statements.pop(next(iter(self._statements)))
-                self._statements[key] = statement
-        return statement
 
     def _built(self, shape: Shape | None,
                narrowing: Narrowing | None = None) -> list[ColumnElement[bool]]:

@@ -158,7 +158,7 @@ def test_each_relations_routes_run_one_statement_per_filter_shape_whatever_the_s
     seed(database, 3)
     books, tags = routes(repositories, "Author", "books"), routes(repositories, "Book", "tags")
     profile = routes(repositories, "Author", "profile")
-    statements = {name: repositories[name]._statements for name in ("Book", "Tag", "Profile")}
+    statements = {name: repositories[name].statements for name in ("Book", "Tag", "Profile")}
     year = {"where": {"year": {"gt": 0}}, "order": "title DESC"}
     assert [b["title"] for b in books.find(1001, year)] == ["1b", "1a"]
     assert [b["title"] for b in books.find(1002, year)] == ["2b", "2a"]

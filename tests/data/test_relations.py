@@ -110,6 +110,33 @@ def test_a_scope_applies_to_each_parent(database: Database, repositories: Reposi
     assert second == [{**author(2), "books": [books_of(2)[1]]}]
 
 
+def test_includes_of_one_shape_share_a_statement_and_keep_their_values(
+        database: Database, repositories: Repositories) -> None:
+    seed(database, 3)
+    authors, books, tags = (repositories[name] for name in ("Author", "Book", "Tag"))
+
+    def titles(year: int, limit: int, skip: int) -> list[list[str]]:
+        found = authors.find({"where": {"id": {"lt": 1999}}, "include": [{
+            "relation": "books", "scope": {"where": {"year": {"gt": year}}, "order": "year DESC",
+                                           "limit": limit, "skip": skip}}]})
+        return [[book["title"] for book in author_["books"]] for author_ in found]
+
+    def names(book: int, first: str) -> list[str]:
+        found = books.find_by_id(book, {"include": [
+            {"relation": "tags", "scope": {"where": {"name": {"gte": first}}}}]})
+        return [tag_["name"] for tag_ in found["tags"]]
+
+    kept = {name: len(repositories[name].statements) for name in ("Book", "Tag")}
+    assert titles(0, 2, 1) == [["1b"], ["2b"], ["3b"]]
+    assert titles(1992, 1, 1) == [[], [], ["3b"]]
+    assert titles(1995, 5, 1) == [[], [], []]
+    assert names(5001, "c") == ["red"]
+    assert names(5003, "a") == ["red", "blue"]
+    assert names(5004, "a") == ["green"]
+    assert len(repositories["Book"].statements) == kept["Book"] + 1
+    assert len(tags.statements) == kept["Tag"] + 1
+
+
 def test_included_items_hide_hidden_properties_and_fields_keep_relations(
         database: Database, repositories: Repositories) -> None:
     seed(database, 1)

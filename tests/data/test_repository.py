@@ -197,11 +197,11 @@ def test_filters_of_one_shape_share_a_statement_and_keep_their_values(
     def between(low: int, high: int) -> dict[str, Any]:
         return {"where": {"rank": {"between": [low, high]}}, "order": "title DESC", "limit": 2}
 
-    built = len(notes._statements)
+    built = len(notes.statements)
     assert titles(between(1, 2)) == ["b", "a"]
     assert titles(between(2, 3)) == ["c", "b"]  # the same shape: values, limit and all
     assert titles({**between(1, 3), "limit": 1, "skip": 1}) == ["b"]
-    assert len(notes._statements) == built + 1
+    assert len(notes.statements) == built + 1
     # Each kind of slot: a list of any length, a pattern, a number, a date, the null forms
     assert titles({"where": {"title": {"inq": ["a", "c"]}}}) == ["a", "c"]
     assert titles({"where": {"title": {"inq": ["b"]}}}) == ["b"]
@@ -216,10 +216,10 @@ def test_filters_of_one_shape_share_a_statement_and_keep_their_values(
     assert notes.count({"title": {"inq": ["a", "b"]}}) == 2
     assert notes.count({"title": {"inq": ["c"]}}) == 1
     # At most so many shapes are kept, the oldest going first
-    monkeypatch.setattr("server.data.repository.STATEMENTS_PER_ENTITY", 3)
+    monkeypatch.setattr(notes.statements, "limit", 3)
     for op in ("gt", "gte", "lt", "lte", "neq"):
         titles({"where": {"rank": {op: 2}}})
-    assert len(notes._statements) == 3
+    assert len(notes.statements) == 3
 
 
 def test_updates_and_deletes_of_one_where_shape_share_a_statement(notes: Repository) -> None:
@@ -233,7 +233,7 @@ def test_updates_and_deletes_of_one_where_shape_share_a_statement(notes: Reposit
     assert notes.delete_all({"title": {"inq": ["a", "b"]}}) == 2
     assert notes.delete_all({"title": {"inq": ["c"]}}) == 1
     assert [n["title"] for n in notes.find()] == ["d"]
-    kinds = [key[0] for key in notes._statements]
+    kinds = [key[0] for key in notes.statements]
     assert (kinds.count("update"), kinds.count("delete")) == (1, 1)
 
 

@@ -227,6 +227,45 @@ def locate_callable(handlers: Handlers, dotted: str
     return owner, function, problems
 
 
+@dataclass(frozen=True)
+class Located:
+    """A `Class.method` or function named by the spec besides operationIds (an interceptor, a
+    security verifier), found in the handlers package."""
+
+    function: Callable[..., Any]
+    """The function, or the class's method unbound: its signature, whether it is async."""
+    call: Callable[[Request], Callable[..., Any]]
+    """`request -> what to call`: the method bound to an instance of its class made for the
+    request, with the same injection as a handler's; or the function itself."""
+
+
+def locate_injected(handlers: Handlers | None, dotted: str, dependencies: Iterable[str]
+                    ) -> tuple[Located | None, list[str], bool]:
+    """`dotted` found and its class checked constructible by injection: `(located, problems,
+    missing)`, `missing` when the problems are that it is not written yet (which
+    `--allow-unbound` lets the server start without, as it does unwritten handlers)."""
+    if handlers is None:
+        return None, ["there is no handlers package to find it in"], True
+    owner, function, found = locate_callable(handlers, dotted)
+    if function is None:
+        return None, found, True
+    if owner is None:
+        return Located(function, _as_is(function)), [], False
+    make, problems = instance_factory(owner, set(dependencies))
+    if problems:
+        return None, problems, False
+    return Located(function, _bound_method(make, function.__name__)), [], False
+
+
+def _as_is(function: Callable[..., Any]) -> Callable[[Request], Callable[..., Any]]:
+    return lambda _request: function
+
+
+def _bound_method(make: Callable[[Request], Any], name: str
+                  ) -> Callable[[Request], Callable[..., Any]]:
+    return lambda request: getattr(make(request), name)
+
+
 def has_handler(operation: Mapping[str, Any], handlers: Handlers) -> bool:
     """Whether the handlers package answers this operation (a derived one may be overridden)."""
     return _locate(operation, operation.get("operationId"), handlers)[1] is not None

@@ -26,7 +26,7 @@ from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from server.binding import Handlers, Invoke, instance_factory, locate_callable
+from server.binding import Handlers, Invoke, locate_injected
 from server.requests import Request
 
 KEY = "x-interceptors"
@@ -90,34 +90,16 @@ def compile_chain(names: Sequence[str], handlers: Handlers | None,
     problems: list[str] = []
     missing: list[str] = []
     for name in names:
-        if handlers is None:
-            missing.append(f"interceptor {name!r}: there is no handlers package to find it in")
-            continue
-        owner, function, found = locate_callable(handlers, name)
-        if function is None:
-            missing.append(f"interceptor {name!r}: {'; '.join(found)}")
-            continue
-        if not inspect.iscoroutinefunction(function):
+        located, found, unwritten = locate_injected(handlers, name, dependencies)
+        if located is None:
+            (missing if unwritten else problems).append(
+                f"interceptor {name!r}: {'; '.join(found)}")
+        elif not inspect.iscoroutinefunction(located.function):
             problems.append(f"interceptor {name!r} must be `async def`: it is awaited with "
                             "(context, call_next)")
-            continue
-        if owner is None:
-            chain.append(_Interceptor(name, _function(function)))
-            continue
-        make, more = instance_factory(owner, set(dependencies))
-        if more:
-            problems += [f"interceptor {name!r}: {problem}" for problem in more]
-            continue
-        chain.append(_Interceptor(name, _method(make, function.__name__)))
+        else:
+            chain.append(_Interceptor(name, located.call))
     return chain, [*missing, *problems], missing
-
-
-def _function(function: Callable[..., Any]) -> Callable[[Request], Any]:
-    return lambda _request: function
-
-
-def _method(make: Callable[[Request], Any], name: str) -> Callable[[Request], Any]:
-    return lambda request: getattr(make(request), name)
 
 
 def intercepted(invoke: Invoke, chain: Sequence[_Interceptor], operation_id: str | None,

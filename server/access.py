@@ -1,11 +1,12 @@
 """The access log: one line per request on standard output.
 
-    GET /todos/1 200 0.4ms 5f3a9c1e-17
+    GET /todos/1 200 0.4ms 5f3a9c1e-17 principal="42"
     GET /todos/x 400 0.2ms 5f3a9c1e-18 INVALID_PARAMETER_VALUE "Invalid data \\"x\\" for parameter \\"id\\"."
 
 Method, path (as sent, percent-encoded, without the query string: query strings can carry keys),
 status, time to the end of the response, and the request id (`X-Request-Id`, as the error log
-names it); for a client's mistake (4xx) from the spec's operations, the error's code and message
+names it); the id of the principal who made it, once it authenticated (`security.py`); for a
+client's mistake (4xx) from the spec's operations, the error's code and message
 (`errors.outcome`). A server-side failure (5xx) is logged on standard error instead, through
 `logging`. Lines are buffered and written at most a second after their request, as nginx's
 `access_log ... buffer= flush=` does: a line costs about 2 µs, where one through `logging` costs
@@ -19,7 +20,8 @@ import sys
 import time
 from typing import TextIO
 
-from server.types import OUTCOME, ASGIApp, Message, Receive, Scope, Send
+from server.jsontext import dump_json
+from server.types import OUTCOME, PRINCIPAL, ASGIApp, Message, Receive, Scope, Send
 
 _MAX_BUFFERED = 256
 """Lines kept before they are written whatever the time."""
@@ -58,9 +60,12 @@ class AccessLog:
         finally:
             path = scope.get("raw_path") or scope["path"].encode("utf-8")
             outcome = scope.get(OUTCOME)
+            who = scope.get(PRINCIPAL)
             self._lines.append(f"{scope['method']} {path.decode('ascii', 'backslashreplace')} "
                                f"{status} {(time.perf_counter() - started) * 1000:.1f}ms "
-                               f"{request_id}{' ' + outcome if outcome else ''}\n")
+                               f"{request_id}"
+                               f"{' principal=' + _quoted(who) if who is not None else ''}"
+                               f"{' ' + outcome if outcome else ''}\n")
             loop = asyncio.get_running_loop()
             if len(self._lines) >= _MAX_BUFFERED or (self._timer is not None
                                                      and self._loop is not loop):
@@ -77,3 +82,8 @@ class AccessLog:
         if lines:
             self.stream.write("".join(lines))
             self.stream.flush()
+
+
+def _quoted(value: object) -> str:
+    """A principal's id as JSON: nothing in it can start another line."""
+    return dump_json(value if isinstance(value, int | float) else str(value)).decode()

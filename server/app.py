@@ -25,7 +25,8 @@ from server.pages import Page, pages
 from server.pipeline import Pipeline
 from server.publish import Publisher
 from server.routing import Router
-from server.security import unenforced_security
+from server.security import EXTENSIONS as SCHEME_EXTENSIONS
+from server.security import compile_security
 from server.settings import Settings
 from server.spec import Spec, base_path, load_spec, normal_base_path
 from server.types import ASGIApp, Receive, Scope, Send
@@ -82,19 +83,20 @@ class App:
             binders.append(DerivedControllers(self.services["repositories"]))
         if handlers is not None and (factory := handlers.services_factory()) is not None:
             self._add_services(factory, settings.handlers)
+        security, more, security_warnings = compile_security(
+            self.spec, handlers, self.services, allow_unbound=settings.allow_unbound)
+        problems += more
         operations, more, unbound = compile_operations(
-            self.spec, self.validators, handlers, self.services, settings, binders)
+            self.spec, self.validators, handlers, self.services, settings, binders, security)
         problems += more
         try:
             self.validators.build()  # every schema once, shared by the operations reaching it
         except ValueError as exc:
             problems.append(f"the spec's schemas cannot be compiled together: {exc}")
-        security_problems, warning = unenforced_security(self.spec, settings)
-        problems += security_problems
         if problems:
             self.close()
             raise ContractError(problems)
-        if warning:
+        for warning in security_warnings:
             logger.warning("%s", warning)
         self.operations: list[Operation] = operations
         self.unbound = unbound
@@ -102,7 +104,9 @@ class App:
                                           else base_path(self.spec.document))
         self.publisher = Publisher(
             self.spec, error_format=settings.error_format, unbound=unbound, private=EXTENSIONS,
-            unfilled={op.label: op.unfilled_errors for op in operations if op.unfilled_errors})
+            unfilled={op.label: op.unfilled_errors for op in operations if op.unfilled_errors},
+            secured={op.label for op in operations if op.guard is not None},
+            scheme_private=SCHEME_EXTENSIONS)
         self.explorer = Explorer(settings.explorer_path, "/openapi.json")
         routes: list[tuple[str, str, Operation | Page]] = [
             (self.base_path + op.path, op.method, op) for op in operations]

@@ -26,6 +26,8 @@ import anyio.to_thread
 from server.requests import Request
 
 BODY = "body"
+PRINCIPAL = "principal"
+"""The argument a handler takes who made the request by (unless a spec parameter is named so)."""
 _BUILTINS = frozenset(dir(builtins))
 
 
@@ -384,6 +386,8 @@ def _map_arguments(
         claimed[key] = f"{where} {name!r}"
         if chosen is not None:
             arguments[name if where != "body" else BODY] = chosen
+    if PRINCIPAL in by_name and PRINCIPAL not in claimed:
+        arguments[PRINCIPAL] = claimed[PRINCIPAL] = PRINCIPAL
     for parameter in accepted:
         if parameter.name in claimed:
             continue

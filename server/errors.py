@@ -6,6 +6,11 @@
     │   ├── MissingRequiredParameter       MISSING_REQUIRED_PARAMETER
     │   ├── InvalidParameterValue          INVALID_PARAMETER_VALUE
     │   └── MalformedRequestBody           MALFORMED_REQUEST_BODY
+    ├── Unauthorized                   401 UnauthorizedError
+    │   ├── MissingCredentials             MISSING_CREDENTIALS
+    │   └── InvalidCredentials             INVALID_CREDENTIALS
+    ├── Forbidden                      403 ForbiddenError         FORBIDDEN
+    │   └── InsufficientScope              INSUFFICIENT_SCOPE
     ├── NotFound                       404 NotFoundError
     │   ├── EndpointNotFound
     │   └── EntityNotFound                 ENTITY_NOT_FOUND
@@ -110,6 +115,40 @@ class InvalidParameterValue(BadRequest):
 
 class MalformedRequestBody(BadRequest):
     code = "MALFORMED_REQUEST_BODY"
+
+
+class Unauthorized(HttpError):
+    """The request did not authenticate (`security`): no credentials, or refused ones. Its
+    `WWW-Authenticate` header names the schemes to authenticate with."""
+
+    status = 401
+    name = "UnauthorizedError"
+    default_message = "Unauthorized"
+
+
+class MissingCredentials(Unauthorized):
+    code = "MISSING_CREDENTIALS"
+    default_message = "The request has no credentials that this operation accepts."
+
+
+class InvalidCredentials(Unauthorized):
+    code = "INVALID_CREDENTIALS"
+    default_message = "The request's credentials were refused."
+
+
+class Forbidden(HttpError):
+    """Who made the request may not do this. A security verifier raises it to refuse
+    credentials that are valid (403, where returning None is 401)."""
+
+    status = 403
+    name = "ForbiddenError"
+    code = "FORBIDDEN"
+    default_message = "Forbidden"
+
+
+class InsufficientScope(Forbidden):
+    code = "INSUFFICIENT_SCOPE"
+    default_message = "The request's credentials do not grant the scopes this operation requires."
 
 
 class NotFound(HttpError):

@@ -27,6 +27,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from server.binding import Handlers, Invoke, locate_injected
+from server.principals import Principal
 from server.requests import Request
 
 KEY = "x-interceptors"
@@ -47,8 +48,9 @@ class InvocationContext:
     request: Request
     response_headers: dict[str, str] = field(default_factory=dict)
     """Headers added to the response the handler's result becomes (`Server-Timing`...)."""
-    principal: Any = None
-    """Who made the request, once authentication has run; None until then."""
+    principal: Principal | None = None
+    """Who made the request (authentication runs before any interceptor); None when the
+    operation has no security, or lets anonymous requests in."""
 
 
 @dataclass(frozen=True)
@@ -110,7 +112,8 @@ def intercepted(invoke: Invoke, chain: Sequence[_Interceptor], operation_id: str
     calls = tuple(interceptor.call for interceptor in chain)
 
     async def invoke_intercepted(request: Request, kwargs: dict[str, Any]) -> Any:
-        context = InvocationContext(operation_id, route, kwargs, request)
+        context = InvocationContext(operation_id, route, kwargs, request,
+                                    principal=request.principal)
 
         async def step(index: int) -> Any:
             if index == len(calls):

@@ -9,7 +9,16 @@ from typing import Any
 
 import orjson
 
-from server.binding import BODY, Binder, Binding, Handlers, Invoke, SpecArguments, bind
+from server.binding import (
+    BODY,
+    PRINCIPAL,
+    Binder,
+    Binding,
+    Handlers,
+    Invoke,
+    SpecArguments,
+    bind,
+)
 from server.bodies import BodyParser, compile_body
 from server.errors import (
     ERROR_MEDIA_TYPES,
@@ -29,6 +38,7 @@ from server.parameters import (
 from server.refs import deref
 from server.requests import Request
 from server.responses import Response, dump_json
+from server.security import Guard, Security
 from server.settings import Settings
 from server.spec import Spec
 from server.validation import SchemaValidators, Validator
@@ -64,6 +74,10 @@ class Operation:
     """Documented error responses no error body of Charter's can match: it publishes its own."""
     interceptors: tuple[str, ...] = ()
     """The interceptors `invoke` runs the handler inside, by name, the outermost first."""
+    guard: Guard | None = None
+    """Its security requirements, checked before anything else of the request is read."""
+    principal_keyword: str | None = None
+    """The handler's argument for who made the request; None when it does not take it."""
 
     def error_format(self, status: int) -> tuple[str, str] | None:
         """The format and media type of an error of `status`, where the spec documents one."""
@@ -128,6 +142,7 @@ def compile_operations(
     dependencies: Iterable[str],
     settings: Settings,
     binders: Sequence[Binder] = (),
+    security: Security | None = None,
 ) -> tuple[list[Operation], list[str], set[str]]:
     """Compile every operation in the spec. Returns `(operations, problems, unbound labels)`.
 
@@ -199,6 +214,8 @@ def compile_operations(
                                else _not_implemented(label, raw.get("operationId")),
                                chain, raw.get("operationId"), label),
             interceptors=tuple(interceptor_names),
+            guard=security.guard(raw) if security is not None else None,
+            principal_keyword=arguments.get(PRINCIPAL),
             body_keyword=arguments.get(BODY),
             success_status=success,
             no_content=no_content,

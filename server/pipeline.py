@@ -26,7 +26,7 @@ from server.requests import Request, parse_headers
 from server.responses import Response
 from server.routing import Router
 from server.settings import Settings
-from server.types import BODY_TIMED, OUTCOME, Receive, Scope, Send
+from server.types import BODY_TIMED, OUTCOME, PRINCIPAL, Receive, Scope, Send
 
 _REQUEST_IDS = itertools.count(1)
 _ID_PREFIX = os.urandom(4).hex()
@@ -141,12 +141,18 @@ class Pipeline:
                     extra=[(b"x-request-id", request_id.encode("latin-1"))])
                 return
             operation = target
+            if operation.guard is not None:  # before the body is read or a parameter parsed
+                request.principal = principal = await operation.guard.authenticate(request)
+                if principal is not None:
+                    scope[PRINCIPAL] = principal.id
             if "content-length" in headers or "transfer-encoding" in headers:
                 request.body = await (self.read_body(receive, headers) if BODY_TIMED in scope
                                       else self.read_body_in_time(receive, headers))
             parts = RequestParts(path_params, scope["query_string"].decode("latin-1"), headers,
                                  request.cookies if operation.reads_cookies else _NO_COOKIES)
             kwargs = operation.parse(parts, headers.get("content-type"), request.body)
+            if operation.principal_keyword is not None:
+                kwargs[operation.principal_keyword] = request.principal
             response = operation.render(await operation.invoke(request, kwargs))
         except ClientDisconnected:
             return

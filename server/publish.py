@@ -28,6 +28,9 @@ itself (the data layer's derived operations: 503, 409, 412). Published as error 
 # status -> (component name, description)
 _ERRORS: dict[int, tuple[str, str]] = {
     400: ("Charter.BadRequest", "A parameter is missing or invalid, or the body is malformed."),
+    401: ("Charter.Unauthorized", "The request has no credentials that the operation accepts, "
+                                  "or they were refused."),
+    403: ("Charter.Forbidden", "The credentials do not grant what the operation requires."),
     404: ("Charter.NotFound", "The endpoint or the entity was not found."),
     405: ("Charter.MethodNotAllowed", "The path does not serve this method."),
     408: ("Charter.RequestTimeout", "The request body did not arrive in time."),
@@ -81,16 +84,19 @@ def error_schema(error_format: str) -> dict[str, Any]:
 
 
 def error_statuses(operation: Mapping[str, Any], path_item: Mapping[str, Any], *,
-                   unbound: bool) -> list[int]:
+                   unbound: bool, secured: bool = False) -> list[int]:
     """The error statuses the server itself can answer for one operation.
 
-    Any request may carry too many headers (431); one with a body may send it too slowly (408).
-    An operation's `x-charter-errors` adds the statuses its implementation answers.
+    Any request may carry too many headers (431); one with a body may send it too slowly (408);
+    one to a `secured` operation may not authenticate (401) or not be allowed (403). An
+    operation's `x-charter-errors` adds the statuses its implementation answers.
 
     >>> error_statuses({"x-charter-errors": [503, 409], "parameters": [{}]}, {}, unbound=False)
     [400, 404, 405, 409, 431, 500, 503]
     """
     statuses = [404, 405, 431, 500]
+    if secured:
+        statuses += [401, 403]
     if operation.get("parameters") or path_item.get("parameters") or "requestBody" in operation:
         statuses.append(400)
     if "requestBody" in operation:
@@ -122,9 +128,12 @@ class Publisher:
 
     def __init__(self, spec: Spec, *, error_format: str, unbound: set[str],
                  private: Iterable[str] = (),
-                 unfilled: Mapping[str, frozenset[str]] | None = None) -> None:
+                 unfilled: Mapping[str, frozenset[str]] | None = None,
+                 secured: Iterable[str] = (), scheme_private: Iterable[str] = ()) -> None:
         """`unfilled` names, by operation (`"GET /path"`), the error responses it documents
-        that no error body of Charter's matches: what Charter sends there is published in them."""
+        that no error body of Charter's matches: what Charter sends there is published in them.
+        `secured` names the operations with security requirements (401 and 403 published);
+        `scheme_private`, the keys of security schemes that configure the server (`x-jwt`)."""
         document = copy.deepcopy(spec.document)
         components = document.setdefault("components", {})
         components.setdefault("schemas", {})[ERROR_SCHEMA] = error_schema(error_format)
@@ -132,6 +141,7 @@ class Publisher:
         error_content = {media_type: {"schema": {"$ref": f"#/components/schemas/{ERROR_SCHEMA}"}}}
         responses = components.setdefault("responses", {})
         used: set[int] = set()
+        secured_set = set(secured)
         for path, item in (document.get("paths") or {}).items():
             for method in HTTP_METHODS:
                 operation = item.get(method)
@@ -139,7 +149,8 @@ class Publisher:
                     continue
                 declared = operation.setdefault("responses", {})
                 key = f"{method.upper()} {path}"
-                for status in error_statuses(operation, item, unbound=key in unbound):
+                for status in error_statuses(operation, item, unbound=key in unbound,
+                                             secured=key in secured_set):
                     if self._add_error(document, declared, status, error_content):
                         used.add(status)
                 for code in (unfilled or {}).get(key, ()):
@@ -149,9 +160,17 @@ class Publisher:
         private_keys = frozenset(private)
         for schema in components["schemas"].values():
             _strip_schema(schema, private_keys)
+        for scheme in (components.get("securitySchemes") or {}).values():
+            if isinstance(scheme, dict):
+                _strip(scheme, frozenset(scheme_private))
         for status in sorted(used):  # only the responses something refers to
             name, description = _ERRORS[status]
             responses[name] = {"description": description, "content": error_content}
+            if status in (401, 403):
+                responses[name]["headers"] = {"WWW-Authenticate": {
+                    "description": "The challenges of the operation's http, oauth2 and "
+                                   "openIdConnect schemes (RFC 9110 §11.6.1, RFC 6750 §3).",
+                    "schema": {"type": "string"}}}
         self.document = document
         self._template, self._marker = _servers_template(document)
 

@@ -9,6 +9,7 @@ from typing import Any
 from urllib.parse import unquote
 
 from server.errors import HeadersTooLarge
+from server.principals import Principal
 from server.types import Scope
 
 
@@ -21,7 +22,7 @@ class Request:
     {'x-a': '1'}
     """
 
-    __slots__ = ("_cookies", "body", "headers", "request_id", "scope", "services")
+    __slots__ = ("_cookies", "body", "headers", "principal", "request_id", "scope", "services")
 
     def __init__(
         self,
@@ -38,6 +39,8 @@ class Request:
         self.headers: dict[str, str] = (
             headers if headers is not None else parse_headers(scope.get("headers", ())))
         self._cookies: dict[str, str] | None = None
+        self.principal: Principal | None = None
+        """Who made the request, once the operation's security authenticated them."""
 
     @property
     def method(self) -> str:

@@ -82,8 +82,6 @@ class Settings:
     31: MariaDB keeps no deeper values)."""
     forwarded_allow_ips: tuple[str, ...] = ()
     """Proxies (IP addresses or networks, `*` for any) whose X-Forwarded-* headers are believed."""
-    allow_unenforced_security: bool = False
-    """Serve operations that declare `security` although nothing enforces it yet (a warning)."""
     extra: Mapping[str, Any] = field(default_factory=dict)
 
     @classmethod

@@ -37,6 +37,10 @@ BODY_TIMED = "charter.body_timed"
 """A key of the ASGI scope: present when the server bounds the time the request's body takes
 (`charter serve`'s protocol, server/connections.py), so that the app need not."""
 
+PRINCIPAL = "charter.principal"
+"""A key of the ASGI scope: set by the pipeline once a request authenticated, the principal's
+id, which the access log adds to the request's line."""
+
 OUTCOME = "charter.outcome"
 """A key of the ASGI scope: set by the pipeline on a 4xx answer, the error's code and message in
 one line (`errors.outcome`), which the access log adds to the request's line."""

@@ -381,61 +381,6 @@ def test_settings_that_would_fail_open_stop_the_start() -> None:
         assert response.headers["access-control-allow-credentials"] == "true"
 
 
-SECURITY_HOW_TO = (
-    "Charter does not enforce security requirements yet: remove them (an operation opts out with "
-    "`security: []`), or set CHARTER_ALLOW_UNENFORCED_SECURITY=1 to serve these operations "
-    "unprotected")
-
-
-def secured_app(scenario: str, **overrides: Any) -> App:
-    settings = Settings.from_env({}, spec=FIXTURES / "specs" / scenario,
-                                 handlers="pipeline_handlers", **overrides)
-    return App(settings)
-
-
-def test_declared_security_stops_the_start_naming_each_operation() -> None:
-    with pytest.raises(ContractError) as caught:
-        secured_app("security_root")
-    assert caught.value.problems == [
-        "GET /items (operationId 'ItemController.find') requires security (apiKey)",
-        "DELETE /items/{id} (operationId 'ItemController.deleteById') requires security "
-        "(bearerAuth, apiKey)",
-        SECURITY_HOW_TO,
-    ]
-    with pytest.raises(ContractError) as caught:
-        secured_app("security_operation")
-    assert caught.value.problems == [
-        "GET /items/{id} (operationId 'ItemController.findById') requires security "
-        "(oauth, apiKey)",
-        SECURITY_HOW_TO,
-    ]
-
-
-SECURED_LISTING = (
-    "\n  - GET /items (operationId 'ItemController.find') requires security (apiKey)"
-    "\n  - DELETE /items/{id} (operationId 'ItemController.deleteById') requires security "
-    "(bearerAuth, apiKey)")
-
-
-@pytest.mark.parametrize(("overrides", "warning"), [
-    ({"allow_unenforced_security": True},
-     "WARNING: 2 operation(s) declare security that Charter does not enforce, and are served "
-     "UNPROTECTED, without credentials, because CHARTER_ALLOW_UNENFORCED_SECURITY is on:"
-     + SECURED_LISTING),
-    ({"allow_unbound": True},
-     "WARNING: 2 operation(s) declare security that Charter does not enforce, and are served "
-     "UNPROTECTED under --allow-unbound (work in progress); without it the start is refused:"
-     + SECURED_LISTING),
-])
-def test_declared_security_is_served_unprotected_only_with_a_loud_warning(
-        overrides: dict[str, Any], warning: str, caplog: pytest.LogCaptureFixture) -> None:
-    with caplog.at_level(logging.WARNING, logger="charter"):
-        app = secured_app("security_root", **overrides)
-    assert [(r.levelname, r.getMessage()) for r in caplog.records] == [("WARNING", warning)]
-    with Client(app) as client:
-        assert client.get("/items").status_code == 200  # unprotected, as the warning says
-
-
 def test_a_spec_without_secured_operations_starts_quietly(
         caplog: pytest.LogCaptureFixture) -> None:
     with caplog.at_level(logging.WARNING, logger="charter"):

@@ -348,18 +348,16 @@ def test_serve_refuses_a_charter_port_that_is_no_port(
 
 SECURED = str(ROOT / "tests" / "fixtures" / "specs" / "security_root")
 SECURED_REPORT = [
-    "charter: cannot start, 3 problems:",
-    "  - GET /items (operationId 'ItemController.find') requires security (apiKey)",
-    "  - DELETE /items/{id} (operationId 'ItemController.deleteById') requires security "
-    "(bearerAuth, apiKey)",
-    "  - Charter does not enforce security requirements yet: remove them (an operation opts out "
-    "with `security: []`), or set CHARTER_ALLOW_UNENFORCED_SECURITY=1 to serve these operations "
-    "unprotected",
+    "charter: cannot start, 1 problem:",
+    "  - nothing verifies the security scheme(s) 'apiKey', 'bearerAuth', which operations "
+    "require: give each an `x-verifier: Class.method` of the handlers package (or, for bearer, "
+    "oauth2 and openIdConnect tokens, an `x-jwt`); until then every credential would be "
+    "refused, or, worse, accepted (README: Security)",
 ]
 
 
-def test_check_and_serve_refuse_declared_security(capsys: pytest.CaptureFixture[str],
-                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+def test_check_and_serve_refuse_security_that_nothing_verifies(
+        capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
     import uvicorn
 
     def run(*args: object, **kwargs: object) -> None:
@@ -374,21 +372,7 @@ def test_check_and_serve_refuse_declared_security(capsys: pytest.CaptureFixture[
         assert captured.err.splitlines() == SECURED_REPORT
 
 
-def test_check_serves_declared_security_unprotected_only_when_told(
-        capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch,
-        caplog: pytest.LogCaptureFixture) -> None:
-    monkeypatch.syspath_prepend(str(ROOT / "tests" / "fixtures" / "handlers"))
-    monkeypatch.setenv("CHARTER_ALLOW_UNENFORCED_SECURITY", "1")
-    with caplog.at_level("WARNING", logger="charter"):
-        assert main(["check", "--spec", SECURED, "--handlers", "pipeline_handlers"]) == 0
-    assert capsys.readouterr().out.splitlines()[-1] == (
-        "charter: 3 operations bound; the contract holds.")
-    assert [record.getMessage().splitlines()[0] for record in caplog.records] == [
-        "WARNING: 2 operation(s) declare security that Charter does not enforce, and are served "
-        "UNPROTECTED, without credentials, because CHARTER_ALLOW_UNENFORCED_SECURITY is on:"]
-
-
-def test_the_unprotected_warning_reaches_the_terminal() -> None:
+def test_the_unverified_security_warning_reaches_the_terminal() -> None:
     result = subprocess.run(
         [sys.executable, "-m", "server", "check", "--spec", SECURED, "--handlers",
          "pipeline_handlers", "--allow-unbound"],
@@ -396,9 +380,9 @@ def test_the_unprotected_warning_reaches_the_terminal() -> None:
         env={**os.environ, "PYTHONPATH": str(ROOT / "tests" / "fixtures" / "handlers")})
     assert result.returncode == 0, result.stderr
     assert result.stderr.splitlines() == [
-        "WARNING: 2 operation(s) declare security that Charter does not enforce, and are served "
-        "UNPROTECTED under --allow-unbound (work in progress); without it the start is refused:",
-        *SECURED_REPORT[1:3],
+        "WARNING: nothing verifies the security scheme(s) 'apiKey', 'bearerAuth' yet: under "
+        "--allow-unbound, a request without their credential gets 401, and one with any "
+        "credential at all is let in, granted the scopes it needs.",
         # the fixture's handlers serve other specs too
         "charter: warning: 4 handlers that no operation binds:",
         *(f"  - pipeline_handlers.items.ItemController.{name}"

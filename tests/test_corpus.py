@@ -1,5 +1,6 @@
 """Real-world specs, unmodified, from `../shared/specs/` (see its README): each loads with no
-handlers at all, serves, republishes a valid document, and answers a valid request with 501.
+handlers at all, serves, republishes a valid document, and answers a valid request with 501
+(a secured one with 401 first, then, with any credential, as its schemes are not verified yet).
 
 They are other people's text: read in place, never copied here. Where the folder is absent (a
 clone of this repository on its own), these tests skip and say so.
@@ -16,7 +17,9 @@ import pytest
 from openapi_spec_validator import validate
 
 from server.app import App
+from server.operations import Operation
 from server.refs import deref
+from server.security import Alternative
 from server.settings import Settings
 from server.spec import check_document
 from tests.client import Client
@@ -60,9 +63,31 @@ def test_a_real_spec_loads_serves_and_publishes(document: Path,
             assert not app.operations
             return
         method, url = request
-        answer = client.request(method, url)
+        operation = app.router.find_route(method, url.partition("?")[0])[0]
+        assert isinstance(operation, Operation)
+        headers: dict[str, str] = {}
+        if operation.guard is not None:
+            refused = client.request(method, url)
+            assert refused.status_code == 401, (method, url, refused.text)
+            url, headers = _with_credentials(url, operation.guard.alternatives[0])
+        answer = client.request(method, url, headers=headers)
         assert answer.status_code == 501, (method, url, answer.text)
         assert answer.json()["error"]["code"] == "NOT_IMPLEMENTED"
+
+
+def _with_credentials(url: str, alternative: Alternative) -> tuple[str, dict[str, str]]:
+    """`url` and headers carrying some credential for each scheme of `alternative`."""
+    headers: dict[str, str] = {}
+    for scheme, _ in alternative:
+        if scheme.kind == "apiKey" and scheme.location == "query":
+            url += ("&" if "?" in url else "?") + urlencode({scheme.key_name: "any"})
+        elif scheme.kind == "apiKey" and scheme.location == "cookie":
+            headers["cookie"] = f"{scheme.key_name}=any"
+        elif scheme.kind == "apiKey":
+            headers[scheme.key_name or ""] = "any"
+        else:
+            headers["authorization"] = "Basic YTpi" if scheme.kind == "basic" else "Bearer any"
+    return url, headers
 
 
 def _fault(report: str) -> str:

@@ -10,14 +10,15 @@ from server import errors
 
 PUBLIC = [
     "App", "BadRequest", "Conflict", "ContractError", "CrudController", "DatabaseUnavailable",
-    "EndpointNotFound", "EntityNotFound", "ForeignKeyViolation", "HeadersTooLarge", "HttpError",
-    "InternalServerError", "InvalidParameterValue", "InvalidReference", "InvalidValue",
-    "InvocationContext", "MalformedRequestBody", "MethodNotAllowed", "MissingRequiredParameter",
-    "NotFound", "NotImplementedYet", "PayloadTooLarge", "PreconditionFailed",
+    "EndpointNotFound", "EntityNotFound", "Forbidden", "ForeignKeyViolation", "HeadersTooLarge",
+    "HttpError", "InsufficientScope", "InternalServerError", "InvalidCredentials",
+    "InvalidParameterValue", "InvalidReference", "InvalidValue", "InvocationContext",
+    "MalformedRequestBody", "MethodNotAllowed", "MissingCredentials", "MissingRequiredParameter",
+    "NotFound", "NotImplementedYet", "PayloadTooLarge", "PreconditionFailed", "Principal",
     "RelationController", "Repositories", "Repository", "Request", "RequestTimeout", "Response",
     "ResponseValidationFailed", "SchemaNotMigrated", "ServiceUnavailable", "Settings",
-    "UniqueViolation", "UnprocessableEntity", "UnsupportedMediaType", "UploadFile",
-    "ValidationFailed",
+    "Unauthorized", "UniqueViolation", "UnprocessableEntity", "UnsupportedMediaType",
+    "UploadFile", "ValidationFailed",
 ]
 
 

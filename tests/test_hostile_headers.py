@@ -164,5 +164,8 @@ def test_secured_spec_refused() -> None:
     with pytest.raises(ContractError) as caught:
         App(Settings.from_env({}, spec=FIXTURES / "specs" / "security_root",
                               handlers="pipeline_handlers"))
-    assert caught.value.problems[0] == (
-        "GET /items (operationId 'ItemController.find') requires security (apiKey)")
+    assert caught.value.problems == [
+        "nothing verifies the security scheme(s) 'apiKey', 'bearerAuth', which operations "
+        "require: give each an `x-verifier: Class.method` of the handlers package (or, for "
+        "bearer, oauth2 and openIdConnect tokens, an `x-jwt`); until then every credential "
+        "would be refused, or, worse, accepted (README: Security)"]

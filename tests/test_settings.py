@@ -19,7 +19,6 @@ def test_defaults() -> None:
     assert (settings.cors_origin, settings.cors_credentials, settings.cors_max_age) == (
         "*", False, 86400)
     assert settings.forwarded_allow_ips == ()
-    assert settings.allow_unenforced_security is False
 
 
 def test_environment_then_overrides() -> None:

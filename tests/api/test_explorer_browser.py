@@ -136,9 +136,7 @@ def museum(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Museum]:
     """Redocly's museum (OpenAPI 3.1, unmodified) served with no handlers, and its document."""
     document_path = _corpus() / MUSEUM
     env = {"CHARTER_SPEC": str(document_path), "CHARTER_ALLOW_UNBOUND": "1",
-           "CHARTER_HANDLERS": "museum_has_no_handlers",
-           # Museum declares `security`, which Charter does not enforce yet.
-           "CHARTER_ALLOW_UNENFORCED_SECURITY": "1"}
+           "CHARTER_HANDLERS": "museum_has_no_handlers"}
     with live_server(tmp_path_factory.mktemp("museum"), env=env) as server:
         yield server, yaml.safe_load(document_path.read_text())
 

@@ -22,6 +22,7 @@ from server.errors import (
 from server.operations import Operation
 from server.pages import Page
 from server.parameters import RequestParts
+from server.principals import set_current
 from server.requests import Request, parse_headers
 from server.responses import Response
 from server.routing import Router
@@ -145,6 +146,7 @@ class Pipeline:
                 request.principal = principal = await operation.guard.authenticate(request)
                 if principal is not None:
                     scope[PRINCIPAL] = principal.id
+            set_current(request.principal)  # what owned rows are scoped by
             if "content-length" in headers or "transfer-encoding" in headers:
                 request.body = await (self.read_body(receive, headers) if BODY_TIMED in scope
                                       else self.read_body_in_time(receive, headers))

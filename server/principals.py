@@ -65,14 +65,29 @@ def _strings(value: Any) -> frozenset[str]:
     return frozenset(str(item) for item in value)
 
 
-_current: ContextVar[Principal | None] = ContextVar("charter_principal", default=None)
+class _Outside:
+    """No request is being served: a script, a test, a migration."""
+
+
+OUTSIDE = _Outside()
+_current: ContextVar[Principal | _Outside | None] = ContextVar("charter_principal",
+                                                               default=OUTSIDE)
 
 
 def current_principal() -> Principal | None:
     """Who made the request being served; None outside a request, or for an anonymous one."""
-    return _current.get()
+    found = _current.get()
+    return None if isinstance(found, _Outside) else found
+
+
+def request_principal() -> tuple[bool, Principal | None]:
+    """`(inside a request, its principal)`: what owned rows are scoped by (outside a request,
+    nothing is)."""
+    found = _current.get()
+    return (False, None) if isinstance(found, _Outside) else (True, found)
 
 
 def set_current(principal: Principal | None) -> None:
-    """Set by the security stage for the rest of the request (its task's context)."""
+    """Set by the pipeline for the rest of each request to an operation (its task's context),
+    once its security has run: None for an anonymous request."""
     _current.set(principal)

@@ -47,7 +47,7 @@ import anyio.to_thread
 
 from server.binding import Handlers, locate_injected
 from server.errors import Forbidden, HttpError, InsufficientScope, InvalidCredentials, MissingCredentials
-from server.principals import Principal, as_principal, set_current
+from server.principals import Principal, as_principal
 from server.requests import Request
 from server.spec import Spec
 
@@ -209,7 +209,6 @@ class Guard:
                     break
                 principal = principal or found
             else:
-                set_current(principal)
                 return principal
             if rank > failure:
                 failure, failed = rank, error

@@ -162,8 +162,10 @@ def _crud_routes(entity: Entity, version: str) -> Iterator[_Route]:
     controller = f"{name}Controller"
 
     def operation(action: str, **parts: Any) -> dict[str, Any]:
+        assert entity.crud is not None
         return _operation(controller, action, {"entity": name, "action": action},
-                          summary=summaries[action], **parts)
+                          summary=summaries[action], security=entity.crud.security_of(action),
+                          **parts)
 
     many = plural(name)
     summaries = {"create": f"Create a {name}", "find": f"Find {many}",
@@ -215,9 +217,11 @@ def _relation_routes(source: Entity, relation: Relation, entities: Mapping[str, 
     to = target.name
 
     def operation(action: str, summary: str, **parts: Any) -> dict[str, Any]:
+        assert source.crud is not None
         marker = {"entity": source.name, "action": action, "relation": relation.name}
         parts["parameters"] = [_id_parameter(source, version), *parts.get("parameters", ())]
-        return _operation(controller, action, marker, summary=summary, **parts)
+        return _operation(controller, action, marker, summary=summary,
+                          security=source.crud.security_of(), **parts)
 
     owned = f"a {source.name}'s {relation.name}"  # "a TodoList's todos"
 
@@ -260,7 +264,7 @@ def _relation_routes(source: Entity, relation: Relation, entities: Mapping[str, 
 
 def _operation(controller: str, action: str, marker: dict[str, Any], *, summary: str,
                parameters: list[dict[str, Any]] | None = None, body: str | None = None,
-               responses: dict[str, Any]) -> dict[str, Any]:
+               responses: dict[str, Any], security: list[Any] | None = None) -> dict[str, Any]:
     operation: dict[str, Any] = {
         "tags": [controller],
         "summary": summary,
@@ -269,6 +273,8 @@ def _operation(controller: str, action: str, marker: dict[str, Any], *, summary:
         "x-operation-name": action,
         DERIVED: marker,
     }
+    if security is not None:
+        operation["security"] = copy.deepcopy(security)
     if parameters:
         operation["parameters"] = parameters
     if body is not None:

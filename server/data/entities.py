@@ -9,11 +9,17 @@ An entity is a schema in `components.schemas` with an `x-entity` extension:
         id: id                      # default: "id"
         generated: true             # default: true for an integer/number id, or a uuid string
         hidden: [secret]            # stored, written by clients, never sent
+        owner: userId               # rows scoped to the request's principal (readOnly property)
+                                    # or {property: userId, bypass: [admin]}
         indexes: [[title], {properties: [isComplete], unique: true, name: done}]
         unique: [[title]]           # shorthand for unique indexes
         relations:
           todoList: {belongsTo: TodoList, keyFrom: todoListId}
-      x-crud: {path: /todos, readonly: false}
+      x-crud:
+        path: /todos
+        readonly: false
+        security: [{bearerAuth: []}]    # the derived operations' (default: the document's)
+        operations: {deleteById: {security: [{bearerAuth: [admin]}]}}   # one operation's own
       properties: {...}
 
 Everything else (the table, the schema variants, the CRUD operations) is derived from these.
@@ -110,10 +116,35 @@ class Index:
     name: str
 
 
+CRUD_ACTIONS = ("create", "find", "updateAll", "count", "findById", "updateById", "replaceById",
+                "deleteById")
+"""The derived CRUD operations, as `x-crud.operations` names them."""
+
+
 @dataclass(frozen=True)
 class Crud:
     path: str
     readonly: bool = False
+    security: list[Any] | None = field(default=None, compare=False)
+    """The security requirements of the derived operations, relation routes included; None:
+    the document's."""
+    operations: Mapping[str, Mapping[str, Any]] = field(default_factory=dict, compare=False)
+    """Per derived operation (`CRUD_ACTIONS`), what it sets for itself: its `security`."""
+
+    def security_of(self, action: str | None = None) -> list[Any] | None:
+        """The security a derived operation declares: its own, else the x-crud's, else None."""
+        own = self.operations.get(action, {}) if action else {}
+        security: list[Any] | None = own.get("security", self.security)
+        return security
+
+
+@dataclass(frozen=True)
+class Owner:
+    """`x-entity.owner`: the property that holds the id of the principal a row belongs to, and
+    the roles that see every row."""
+
+    property: str
+    bypass: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True)
@@ -128,6 +159,7 @@ class Entity:
     indexes: tuple[Index, ...] = ()
     relations: Mapping[str, Relation] = field(default_factory=dict)
     crud: Crud | None = None
+    owner: Owner | None = None
 
     @property
     def id_property(self) -> Property:
@@ -238,7 +270,7 @@ def _read_entity(
     if not isinstance(marking, dict):
         return None, [f"{where}/x-entity: must be an object (or true)"]
     unknown = set(marking) - {"table", "id", "generated", "hidden", "indexes", "unique",
-                              "relations"}
+                              "relations", "owner"}
     problems = [f"{where}/x-entity: unknown key {key!r}" for key in sorted(unknown)]
     raw_properties = schema.get("properties")
     if schema.get("type") not in ("object", None) or not isinstance(raw_properties, dict):
@@ -303,8 +335,38 @@ def _read_entity(
         table = snake_case(name)
     indexes, found = _read_indexes(where, table, marking, properties)
     problems += found
+    owner, found = _read_owner(where, marking.get("owner"), properties, id_name)
+    problems += found
     return Entity(name=name, table=table, id=id_name, generated=generated,
-                  properties=properties, indexes=indexes, crud=crud), problems
+                  properties=properties, indexes=indexes, crud=crud, owner=owner), problems
+
+
+def _read_owner(where: str, marking: Any, properties: Mapping[str, Property],
+                id_name: str) -> tuple[Owner | None, list[str]]:
+    if marking is None:
+        return None, []
+    at = f"{where}/x-entity/owner"
+    if isinstance(marking, str):
+        marking = {"property": marking}
+    if not (isinstance(marking, dict) and isinstance(marking.get("property"), str)
+            and set(marking) <= {"property", "bypass"}):
+        return None, [f"{at}: must name the owner's property, as `owner: userId` or "
+                      "`{property: userId, bypass: [admin]}`"]
+    bypass = marking.get("bypass") or []
+    if not (isinstance(bypass, list) and all(isinstance(role, str) for role in bypass)):
+        return None, [f"{at}/bypass: must be a list of roles"]
+    name = marking["property"]
+    prop = properties.get(name)
+    if prop is None or name == id_name:
+        return None, [f"{at}: no property {name!r} to hold the owner (the id cannot)"]
+    if prop.kind not in ("string", "int32", "int64", "uuid"):
+        return None, [f"{at}: {name!r} is {prop.kind}; an owner is a string, an integer or a "
+                      "uuid, as principals' ids are"]
+    if not prop.read_only or prop.required:
+        return None, [f"{where}/properties/{name}: the owner is stamped by the server from the "
+                      "request's principal, never sent by clients: declare it `readOnly: true`, "
+                      "and not required"]
+    return Owner(name, frozenset(bypass)), []
 
 
 def _read_property(name: str, schema: Mapping[str, Any], required: bool, hidden: bool) -> Property:
@@ -403,7 +465,39 @@ def _read_crud(where: str, marking: Any) -> tuple[Crud | None, list[str]]:
     readonly = marking.get("readonly", False)
     if not isinstance(readonly, bool):
         return None, [f"{where}/x-crud/readonly: must be true or false"]
-    return Crud(path=path, readonly=readonly), []
+    problems = [f"{where}/x-crud: has no {key!r} (it takes path, readonly, security, operations)"
+                for key in marking if key not in ("path", "readonly", "security", "operations")]
+    security = marking.get("security")
+    if security is not None:
+        problems += _security_problems(f"{where}/x-crud/security", security)
+    operations = marking.get("operations") or {}
+    if not isinstance(operations, dict):
+        return None, [f"{where}/x-crud/operations: must map operations "
+                      f"({', '.join(CRUD_ACTIONS)}) to what they set"]
+    for action, settings in operations.items():
+        at = f"{where}/x-crud/operations/{action}"
+        if action not in CRUD_ACTIONS:
+            problems.append(f"{at}: no such derived operation (they are "
+                            f"{', '.join(CRUD_ACTIONS)})")
+        elif not isinstance(settings, dict) or set(settings) - {"security"}:
+            problems.append(f"{at}: an operation sets only its `security`")
+        elif "security" in settings:
+            problems += _security_problems(f"{at}/security", settings["security"])
+    if problems:
+        return None, problems
+    return Crud(path=path, readonly=readonly, security=security, operations=operations), []
+
+
+def _security_problems(where: str, security: Any) -> list[str]:
+    """An OpenAPI `security` value: a list of requirements, each mapping scheme names to lists
+    of scopes."""
+    if isinstance(security, list) and all(
+            isinstance(requirement, dict) and all(
+                isinstance(scopes, list) and all(isinstance(s, str) for s in scopes)
+                for scopes in requirement.values())
+            for requirement in security):
+        return []
+    return [f"{where}: must be a list of security requirements, such as [{{bearerAuth: []}}]"]
 
 
 def _read_relations(

@@ -17,11 +17,12 @@ from sqlalchemy import MetaData
 
 from server.binding import Handlers
 from server.data.database import Database
-from server.data.derive import derive
+from server.data.derive import DERIVED, derive
 from server.data.entities import Entity, read_entities, snake_case
 from server.data.migrate import migrate, plan
 from server.data.repository import Repositories, Repository, WriteChecks
 from server.data.tables import build_tables
+from server.security import requirements_of
 from server.settings import Settings
 from server.spec import Spec, check_document
 from server.validation import SchemaValidators
@@ -102,4 +103,27 @@ def read_model(spec: Spec) -> tuple[Spec, DataModel | None, list[str]]:
     problems = [f"derived from the entities: {problem}"
                 for problem in check_document(document, spec.version, spec.origins)[0]]
     derived = dataclasses.replace(spec, document=document)
+    problems += unsecured_owned(derived, entities)
     return derived, DataModel(entities, build_tables(entities)), problems
+
+
+def unsecured_owned(spec: Spec, entities: Mapping[str, Entity]) -> list[str]:
+    """The derived operations on owned entities (`x-entity.owner`) that anyone may call: the
+    owner comes from the request's principal, so each of them must require one."""
+    problems = []
+    for path, method, operation, _ in spec.operations():
+        marker = operation.get(DERIVED)
+        if not isinstance(marker, Mapping):
+            continue
+        source = entities[marker["entity"]]
+        relation = source.relations.get(marker.get("relation") or "")
+        owned = [entity.name for entity in
+                 (source, *([entities[relation.target]] if relation else []))
+                 if entity.owner is not None]
+        requirements = requirements_of(spec.document, operation)
+        if owned and (not requirements or any(not requirement for requirement in requirements)):
+            problems.append(f"{method.upper()} {path}: {' and '.join(owned)} rows belong to "
+                            "their owners (x-entity.owner), but this operation requires no "
+                            "credentials: give the document, or x-crud, a `security` "
+                            "requirement with no empty alternative")
+    return problems

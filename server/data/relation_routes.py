@@ -12,7 +12,8 @@ from sqlalchemy import BindParameter, ColumnElement, Connection, bindparam, sele
 from server.data.entities import Item, Relation
 from server.data.filters import Source
 from server.data.relations import BATCH
-from server.data.repository import Narrowing, Repositories, slot_name
+from server.data.repository import Repositories, slot_name
+from server.data.statements import Narrowing
 from server.errors import EntityNotFound
 
 
@@ -104,7 +105,7 @@ class RelationRoutes:
             checked = self.target.check_where(where, source)
             column = self.target.table.c[relation.key_to]
             narrowing = self._narrowing(key)
-            conditions = [narrowing.condition, *([] if checked is None else [checked])]
+            conditions = [*narrowing.conditions, *([] if checked is None else [checked])]
             ids = list(connection.execute(select(column).where(*conditions),
                                           narrowing.values).scalars())
             link = self.through.table.c[relation.through.key_to]
@@ -137,5 +138,5 @@ class RelationRoutes:
 
     def _narrowing(self, key: Any) -> Narrowing:
         """The target's rows linked to the source whose key is `key`."""
-        return Narrowing(("relation", self.relation.source, self.relation.name), self._link,
+        return Narrowing(("relation", self.relation.source, self.relation.name), (self._link,),
                          {self._slot: key})

@@ -40,7 +40,7 @@ from sqlalchemy import (
 
 from server.data.entities import Entity, Item, Relation
 from server.data.filters import Filters, OrderKey, Shape, Source, build, slots
-from server.data.statements import Statements
+from server.data.statements import Narrowing, Statements
 from server.data.tables import INT64, from_db
 from server.errors import InvalidParameterValue
 
@@ -73,6 +73,8 @@ class Target(Protocol):
     def from_row(self, row: Mapping[Any, Any]) -> Item: ...
 
     def project(self, rows: list[Item], fields: tuple[str, ...] | None) -> list[Item]: ...
+
+    def scope(self) -> Narrowing | None: ...
 
 
 @dataclass(frozen=True)
@@ -223,11 +225,14 @@ class Inclusion:
         found: dict[Any, list[Item]] = defaultdict(list)
         through_key = (self.repositories[relation.through.entity].entity
                        .properties[relation.through.key_from] if relation.through else None)
+        scope = target.scope()  # an owned target: the principal's rows only
         query = target.statements.get(
             ("include", relation.source, relation.name, include.where, include.order,
-             include.skip > 0, cap is not None),
-            lambda: self._query(include, capped=cap is not None))
+             include.skip > 0, cap is not None, None if scope is None else scope.form),
+            lambda: self._query(include, capped=cap is not None, scope=scope))
         params = slots(include.values)
+        if scope is not None:
+            params.update(scope.values)
         params[_LAST.key] = min(include.skip + include.limit, INT64[1])
         params[_SKIPPED.key] = include.skip
         for start in range(0, len(keys), BATCH):
@@ -249,7 +254,7 @@ class Inclusion:
                     raise budget.exceeded(include.at, relation.name)
         return [found.get(row.get(key_from), []) for row in rows]
 
-    def _query(self, include: Include, *, capped: bool) -> Select[Any]:
+    def _query(self, include: Include, *, capped: bool, scope: Narrowing | None) -> Select[Any]:
         """The related rows of the keys in the slot `charter_keys`, each carrying its owner's
         key; ranked per owner and cut to the scope's skip and limit (slots too) unless the key
         makes them one per owner already; at most `charter_cap` rows when `capped`."""
@@ -257,6 +262,7 @@ class Inclusion:
         table = target.table
         conditions = [] if include.where is None else [build(include.where,
                                                              target.filters.columns)]
+        conditions += scope.conditions if scope is not None else ()
         query = target.selection
         if relation.through is not None:
             through = self.repositories[relation.through.entity].table

@@ -8,7 +8,9 @@ filter, 409/422/503 for what the database refuses), so a handler can let them th
 
 from __future__ import annotations
 
+import copy
 import hashlib
+import re
 from collections.abc import Hashable, Iterable, Iterator, Mapping, Sequence
 from contextvars import ContextVar
 from dataclasses import dataclass
@@ -33,33 +35,24 @@ from server.data.database import Database
 from server.data.entities import Entity, Item
 from server.data.filters import Filters, OrderKey, Shape, Source, build, slots
 from server.data.relations import Include, Inclusion
-from server.data.statements import Statements
+from server.data.statements import Narrowing, Statements
 from server.data.tables import MAX_JSON_DEPTH, from_db, new_id, storage_errors, text_limits, to_db
 from server.errors import (
     EntityNotFound,
+    Forbidden,
     InvalidParameterValue,
     InvalidValue,
     PreconditionFailed,
     ValidationFailed,
     show,
 )
+from server.principals import Principal, request_principal
 from server.validation import SchemaValidators, Validator
 
 STATEMENTS_PER_ENTITY = 256
 """Query shapes whose statement one repository keeps built (a few KB each)."""
 _LIMIT: BindParameter[int] = bindparam("charter_limit")
 _OFFSET: BindParameter[int] = bindparam("charter_offset")
-
-
-@dataclass(frozen=True)
-class Narrowing:
-    """A condition beside a filter's where, always of one form but for its values: a relation
-    route's link to its source's key. Statements are kept by `form`; `condition` holds named
-    slots, which `values` fill at execution. A slot is named like no column of the table."""
-
-    form: Hashable
-    condition: ColumnElement[bool]
-    values: Mapping[str, Any]
 
 
 @dataclass(frozen=True)
@@ -165,6 +158,13 @@ class Repository:
         self._delete_by_id = delete(table).where(self._id_column == bindparam(self._key_name))
         self.statements = Statements(STATEMENTS_PER_ENTITY)
         """Its queries' statements by shape, and those of the includes that reach it."""
+        self._scoped = True
+        owner = entity.owner
+        if owner is not None:  # the principal's rows only: a slot beside every query's where
+            self._owner_prop = entity.properties[owner.property]
+            self._owner_slot = slot_name(table, "charter_owner")
+            self._owned = (table.c[owner.property] == bindparam(self._owner_slot),)
+            self._by_id_owned = self._by_id.where(*self._owned)
 
     @classmethod
     def from_repository(cls, repository: Repository) -> Self:
@@ -177,6 +177,55 @@ class Repository:
         made = cls.__new__(cls)
         vars(made).update(vars(repository))
         return made
+
+    def unscoped(self) -> Self:
+        """This repository without owner scoping (`x-entity.owner`): every row, whoever made
+        the request. For admin code; the derived operations never use it."""
+        made = copy.copy(self)
+        made._scoped = False
+        return made
+
+    def scope(self) -> Narrowing | None:
+        """The rows the request's principal may see and write, for an entity with an owner:
+        those it owns, unless a bypass role lets it see all. None: every row (no owner,
+        `unscoped`, or outside a request: scripts and tests). 403 for a request whose principal
+        cannot own rows (anonymous, or an id the owner property cannot hold)."""
+        owner = self.entity.owner
+        if owner is None or not self._scoped:
+            return None
+        inside, principal = request_principal()
+        if not inside or (principal is not None and principal.roles & owner.bypass):
+            return None
+        return Narrowing(("owner",), self._owned, {self._owner_slot: self._owner_key(principal)})
+
+    def _owner_key(self, principal: Principal | None) -> Any:
+        """The principal's id as the owner property stores it."""
+        owner = self.entity.owner
+        assert owner is not None
+        found = None if principal is None else principal.id
+        if isinstance(found, str) and self._owner_prop.kind in ("int32", "int64"):
+            found = int(found) if re.fullmatch(r"-?[0-9]{1,19}", found) else None
+        elif found is not None and not isinstance(found, bool) and self._owner_prop.kind in (
+                "string", "uuid"):
+            found = str(found)
+        try:
+            if found is not None and not isinstance(found, bool):
+                return to_db(self._owner_prop, found)
+        except InvalidValue:
+            pass
+        raise Forbidden(f"{self.entity.name} items belong to their owners, and this request's "
+                        f"principal cannot own one.")
+
+    def _kept(self, scope: Narrowing | None) -> set[str]:
+        """What an update never changes: the id, and under a scope the owner."""
+        if scope is None or self.entity.owner is None:
+            return {self.entity.id}
+        return {self.entity.id, self.entity.owner.property}
+
+    def _narrowed(self, narrowing: Narrowing | None) -> Narrowing | None:
+        """`narrowing`, and the principal's rows for an owned entity."""
+        scope = self.scope()
+        return narrowing if scope is None else scope & narrowing
 
     # -- reads ------------------------------------------------------------------------------
 
@@ -203,6 +252,15 @@ class Repository:
             tag = self._noted(row)
             items = self.present(connection, [row], plan, source)
         return items[0], tag
+
+    def stored_by_id(self, id_: Any) -> Item:
+        """The item with this id as stored, hidden properties included (404 when none): for
+        the code that needs them, such as checking a password's hash. Never send it."""
+        with self.database.read(single=True) as connection:
+            row = self.load(connection, id_)
+        if row is None:
+            raise EntityNotFound(self.entity.name, id_)
+        return row
 
     def count(self, where: Mapping[str, Any] | None = None) -> int:
         return self.count_where(where, None, Source("where", where))
@@ -232,6 +290,10 @@ class Repository:
     def insert(self, connection: Connection, data: Mapping[str, Any]) -> Item:
         """Insert one item on an open transaction; returns it in full (hidden properties too)."""
         merged = {**self._defaults, **data}
+        scope = self.scope()
+        if scope is not None:  # stamped with its owner, whatever was sent
+            assert self.entity.owner is not None
+            merged[self.entity.owner.property] = scope.values[self._owner_slot]
         self._validate(merged, whole=True)
         values = self._values(merged)
         if self.entity.generated and values.get(self.entity.id) is None:
@@ -286,6 +348,7 @@ class Repository:
     def count_where(self, where: Mapping[str, Any] | None, narrowing: Narrowing | None,
                     source: Source) -> int:
         shape, values = self.filters.where_shape(where, source)
+        narrowing = self._narrowed(narrowing)
         with self.database.read(single=True) as connection:
             return int(connection.execute(self._counting(shape, narrowing),
                                           _params(values, narrowing)).scalar_one())
@@ -296,7 +359,9 @@ class Repository:
         values at execution."""
         shape, slotted = self.filters.where_shape(where, source)
         self._validate(data, whole=False)
-        values = self._values({k: v for k, v in data.items() if k != self.entity.id})
+        scope = self.scope()
+        narrowing = narrowing if scope is None else scope & narrowing
+        values = self._values({k: v for k, v in data.items() if k not in self._kept(scope)})
         params = _params(slotted, narrowing)
         with self.database.write() as connection:
             if not values:  # nothing to change, but LoopBack still counts the matches
@@ -310,7 +375,7 @@ class Repository:
             # A property named like one of the where's slots: the where's values are bound
             # into the statement instead (a narrowing's slots are named like no column).
             bound = [] if shape is None else [build(shape, self.filters.columns, slotted)]
-            narrowed = [] if narrowing is None else [narrowing.condition]
+            narrowed = [] if narrowing is None else list(narrowing.conditions)
             query = update(self.table).where(*narrowed, *bound).values(values)
             return int(connection.execute(query, _params([], narrowing)).rowcount)
 
@@ -318,6 +383,7 @@ class Repository:
                      source: Source) -> int:
         """Wheres of one shape share one statement (`_statement`)."""
         shape, slotted = self.filters.where_shape(where, source)
+        narrowing = self._narrowed(narrowing)
         with self.database.write("delete") as connection:
             query = self.statements.get(
                 ("delete", shape, _form(narrowing)),
@@ -348,6 +414,8 @@ class Repository:
 
         Plans of one shape (the same where but for its values, the same order, both paged or
         not, narrowed alike) run one statement, built once (`_statement`)."""
+        narrowing = self._narrowed(narrowing)
+
         def built() -> Select[Any]:
             query = self.selection.where(*self._built(plan.where, narrowing)).order_by(
                 *self.filters.order_terms(plan.order))
@@ -364,7 +432,7 @@ class Repository:
         """A where shape's condition with named slots, and the narrowing's, as `where(*...)`
         takes them."""
         built = [] if shape is None else [build(shape, self.filters.columns)]
-        return built if narrowing is None else [narrowing.condition, *built]
+        return built if narrowing is None else [*narrowing.conditions, *built]
 
     def etag(self, row: Mapping[str, Any]) -> str:
         """A strong ETag for an item's stored state (every property, hidden ones included)."""
@@ -400,11 +468,14 @@ class Repository:
         return {k: v for k, v in item.items() if k in self._visible}
 
     def load(self, connection: Connection, id_: Any, lock: bool = False) -> Item | None:
+        """The full row with this id, if the request's principal may see it."""
         key = self._key(id_)
         if key is None:
             return None
-        query = self._by_id.with_for_update() if lock else self._by_id
-        row = connection.execute(query, {"id": key}).first()
+        scope = self.scope()
+        query = self._by_id if scope is None else self._by_id_owned
+        params = {"id": key} if scope is None else {"id": key, **scope.values}
+        row = connection.execute(query.with_for_update() if lock else query, params).first()
         return self.from_selected(row) if row is not None else None
 
     def _key(self, id_: Any) -> Any:
@@ -467,10 +538,11 @@ class Repository:
     def _write_by_id(self, id_: Any, data: Mapping[str, Any], if_match: str | None,
                      replace: bool) -> str:
         self._validate(data, whole=replace)
-        changes = {k: v for k, v in data.items() if k != self.entity.id}
+        kept = self._kept(self.scope())
+        changes = {k: v for k, v in data.items() if k not in kept}
         if replace:
             changes = {name: None for name in self.entity.properties
-                       if name != self.entity.id} | changes
+                       if name not in kept} | changes
         values = self._values(changes)
         with self.database.write() as connection:
             row = self.load(connection, id_, lock=True)

@@ -8,10 +8,32 @@ but for their values, which go in as named slots at execution) share one kept st
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Hashable, Iterator
-from typing import TypeVar
+from collections.abc import Callable, Hashable, Iterator, Mapping
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+from sqlalchemy import ColumnElement
 
 T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class Narrowing:
+    """Conditions beside a filter's where, always of one form but for their values: a relation
+    route's link to its source's key, the rows the request's principal owns. Statements are
+    kept by `form`; the conditions hold named slots, which `values` fill at execution. A slot is
+    named like no column of the table."""
+
+    form: Hashable
+    conditions: tuple[ColumnElement[bool], ...]
+    values: Mapping[str, Any]
+
+    def __and__(self, other: Narrowing | None) -> Narrowing:
+        """Both narrowings at once."""
+        if other is None:
+            return self
+        return Narrowing((self.form, other.form), self.conditions + other.conditions,
+                         {**self.values, **other.values})
 
 
 class Statements:

@@ -195,6 +195,19 @@ def test_every_operation_has_a_summary() -> None:
     ]
 
 
+def test_x_crud_security_goes_on_the_derived_operations_and_their_relation_routes() -> None:
+    document = copy.deepcopy(DOCUMENT)
+    document["components"]["schemas"]["TodoList"]["x-crud"] = {
+        "path": "/todo-lists", "security": [{"bearer": []}],
+        "operations": {"find": {"security": []}, "deleteById": {"security": [{"bearer": ["admin"]}]}}}
+    paths = derived(document)["paths"]
+    assert paths["/todo-lists"]["post"]["security"] == [{"bearer": []}]
+    assert paths["/todo-lists"]["get"]["security"] == []
+    assert paths["/todo-lists/{id}"]["delete"]["security"] == [{"bearer": ["admin"]}]
+    assert paths["/todo-lists/{id}/todos"]["get"]["security"] == [{"bearer": []}]
+    assert "security" not in paths["/todos"]["get"]  # the document's, whatever it is
+
+
 def test_collection_operations() -> None:
     paths = derived()["paths"]
     assert paths["/todos"]["post"]["requestBody"] == {

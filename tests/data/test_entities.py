@@ -10,6 +10,7 @@ import pytest
 from server.data.entities import (
     Crud,
     Index,
+    Owner,
     Relation,
     Through,
     foreign_keys,
@@ -184,6 +185,25 @@ def test_indexes_and_unique_shorthand() -> None:
     )
 
 
+def test_crud_security_and_each_operations_own() -> None:
+    crud = read({"Note": {**entity(ID), "x-crud": {
+        "path": "/notes", "security": [{"bearer": []}],
+        "operations": {"find": {"security": []}, "deleteById": {"security": [{"bearer": ["admin"]}]}},
+    }}})["Note"].crud
+    assert crud is not None
+    assert crud.security_of("create") == crud.security_of() == [{"bearer": []}]
+    assert crud.security_of("find") == []
+    assert crud.security_of("deleteById") == [{"bearer": ["admin"]}]
+    assert read({"Note": {**entity(ID), "x-crud": "/notes"}})["Note"].crud.security_of() is None
+
+
+def test_owner() -> None:
+    owned = {**ID, "userId": {"type": "integer", "readOnly": True}}
+    assert read({"Note": entity(owned, owner="userId")})["Note"].owner == Owner("userId")
+    assert read({"Note": entity(owned, owner={"property": "userId", "bypass": ["admin"]})})[
+        "Note"].owner == Owner("userId", frozenset({"admin"}))
+
+
 @pytest.mark.parametrize(("marking", "crud"), [
     ({"x-crud": "/notes"}, Crud("/notes")),
     ({"x-crud": {"path": "/v1/my.notes"}}, Crud("/v1/my.notes")),
@@ -246,6 +266,31 @@ N = "/components/schemas/Note"
      [f"{N}/x-crud/path: '/notes/' must be a plain path such as /todos"]),
     ({**entity(ID), "x-crud": {"path": "/notes", "readonly": "yes"}},
      [f"{N}/x-crud/readonly: must be true or false"]),
+    ({**entity(ID), "x-crud": {"path": "/notes", "secure": True}},
+     [f"{N}/x-crud: has no 'secure' (it takes path, readonly, security, operations)"]),
+    ({**entity(ID), "x-crud": {"path": "/notes", "security": {"bearer": []}}},
+     [f"{N}/x-crud/security: must be a list of security requirements, such as "
+      "[{bearerAuth: []}]"]),
+    ({**entity(ID), "x-crud": {"path": "/notes", "operations": {
+        "remove": {}, "find": {"security": [], "tags": []}, "count": {"security": [{"b": 1}]}}}},
+     [f"{N}/x-crud/operations/remove: no such derived operation (they are create, find, "
+      "updateAll, count, findById, updateById, replaceById, deleteById)",
+      f"{N}/x-crud/operations/find: an operation sets only its `security`",
+      f"{N}/x-crud/operations/count/security: must be a list of security requirements, such as "
+      "[{bearerAuth: []}]"]),
+    (entity({**ID, "userId": {"type": "string", "readOnly": True}}, owner="ownerId"),
+     [f"{N}/x-entity/owner: no property 'ownerId' to hold the owner (the id cannot)"]),
+    (entity(ID, owner="id"), [f"{N}/x-entity/owner: no property 'id' to hold the owner (the id "
+                              "cannot)"]),
+    (entity({**ID, "userId": {"type": "string", "readOnly": True}},
+            owner={"property": "userId", "bypass": "admin"}),
+     [f"{N}/x-entity/owner/bypass: must be a list of roles"]),
+    (entity({**ID, "userId": {"type": "string", "readOnly": True}}, owner={"prop": "userId"}),
+     [f"{N}/x-entity/owner: must name the owner's property, as `owner: userId` or "
+      "`{property: userId, bypass: [admin]}`"]),
+    (entity({**ID, "userId": {"type": "boolean", "readOnly": True}}, owner="userId"),
+     [f"{N}/x-entity/owner: 'userId' is boolean; an owner is a string, an integer or a uuid, as "
+      "principals' ids are"]),
     ({"type": "object", "x-crud": "/notes", "properties": ID},
      [f"{N}: x-crud needs x-entity on the same schema"]),
 ])

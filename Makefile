@@ -31,7 +31,7 @@ check: $(STAMP)
 	$(BIN)/charter check
 
 test: $(STAMP)
-	$(BIN)/ruff check server handlers tests bench
+	$(BIN)/ruff check server handlers examples tests bench
 	$(BIN)/mypy
 	$(BIN)/python -m pytest -m "not slow"
 

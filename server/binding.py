@@ -11,13 +11,16 @@ import builtins
 import difflib
 import functools
 import importlib
+import importlib.util
 import inspect
 import keyword
+import os
 import pkgutil
 import re
 import sys
 from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from types import ModuleType
 from typing import Any
 
@@ -55,6 +58,34 @@ def argument_candidates(name: str) -> tuple[str, ...]:
     return (snake,)
 
 
+def _is_folder(package: str) -> bool:
+    return "/" in package or os.sep in package or package.startswith(".")
+
+
+def _import_folder(folder: Path) -> str:
+    """Import the package in `folder` under a private name made of its resolved path; return
+    that name."""
+    folder = folder.resolve()
+    name = "_charter_handlers_" + re.sub(r"\W", "_", str(folder)).strip("_")
+    if name in sys.modules:
+        return name
+    init = folder / "__init__.py"
+    if not init.is_file():
+        raise ModuleNotFoundError(f"{folder} is not a package folder: it has no __init__.py",
+                                  name=str(folder))
+    spec = importlib.util.spec_from_file_location(name, init,
+                                                  submodule_search_locations=[str(folder)])
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    try:
+        spec.loader.exec_module(module)
+    except BaseException:
+        del sys.modules[name]
+        raise
+    return name
+
+
 @dataclass(frozen=True)
 class SpecArguments:
     """What the spec supplies to one operation: its parameters `(name, in, required)`, and a body."""
@@ -78,9 +109,16 @@ class Binding:
 
 
 class Handlers:
-    """The classes and functions found in a handlers package, imported once at start-up."""
+    """The classes and functions found in a handlers package, imported once at start-up.
+
+    `package` is a package's name, or the path of its folder (`examples/todo-jwt/handlers`):
+    a folder is imported under a private name derived from its path, so that two folders both
+    called `handlers` never meet in `sys.modules`. Its modules import each other relatively.
+    """
 
     def __init__(self, package: str) -> None:
+        if _is_folder(package):
+            package = _import_folder(Path(package))
         self.package = package
         self.classes: dict[str, list[type]] = {}
         self.modules: dict[str, ModuleType] = {}

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -33,6 +34,7 @@ class Settings:
     workers: int = 1
     reload: bool = False
     database_url: str = "sqlite:///data/app.db"
+    """Unset in the environment: a SQLite file of the spec's own (`default_database_url`)."""
     statement_timeout: int = 10
     """Seconds one database statement may run, or a database stay silent, before the request is
     a 503 (0: no bound). Keep it above the slowest legitimate query."""
@@ -97,7 +99,23 @@ class Settings:
         values.update({k: v for k, v in overrides.items() if v is not None})
         if "spec" in values:
             values["spec"] = Path(values["spec"])
+        values.setdefault("database_url", default_database_url(values.get("spec", cls.spec)))
         return cls(**values)
+
+
+def default_database_url(spec: Path) -> str:
+    """A SQLite file under `data/` named for the project the spec belongs to: the folder that
+    holds the `spec` folder (or the spec's own folder), `app` for the current one. Two projects
+    (the example, `examples/todo-jwt`) never share a database by default.
+
+    >>> default_database_url(Path("spec")), default_database_url(Path("examples/todo-jwt/spec"))
+    ('sqlite:///data/app.db', 'sqlite:///data/todo-jwt.db')
+    """
+    folder = spec.parent if spec.suffix in (".yaml", ".yml", ".json") else spec
+    project = folder.parent if folder.name == "spec" else folder
+    resolved = project.resolve()
+    name = "app" if resolved == Path.cwd().resolve() or not resolved.name else resolved.name
+    return f"sqlite:///data/{re.sub(r'[^A-Za-z0-9._-]', '_', name)}.db"
 
 
 def _parse(name: str, raw: str) -> Any:

@@ -159,3 +159,21 @@ def test_unbound_handlers_are_the_rest_of_what_binds(handlers: Handlers) -> None
         f"{widgets}.WidgetController.findById", f"{widgets}.WidgetController.update_by_id",
         f"{widgets}.WidgetController.needs_more"]
     assert unbound_handlers(handlers, [f"{widgets}.plain_function", f"{widgets}.Needy.run"]) == []
+
+
+def test_a_handlers_folder_is_imported_under_a_name_of_its_own(tmp_path: Path) -> None:
+    for project, answer in (("one", 1), ("two", 2)):
+        folder = tmp_path / project / "handlers"
+        folder.mkdir(parents=True)
+        (folder / "__init__.py").write_text("")
+        (folder / "helpers.py").write_text(f"ANSWER = {answer}\n")
+        (folder / "things.py").write_text(
+            "from .helpers import ANSWER\n\n\nclass Things:\n"
+            "    def answer(self):\n        return ANSWER\n")
+    one, two = (Handlers(str(tmp_path / name / "handlers")) for name in ("one", "two"))
+    assert one.package != two.package
+    assert one.package.startswith("_charter_handlers_") and one.package.endswith("one_handlers")
+    assert [c().answer() for h in (one, two) for c in h.classes["Things"]] == [1, 2]
+    assert Handlers(str(tmp_path / "one" / "handlers")).package == one.package  # imported once
+    with pytest.raises(ModuleNotFoundError, match="is not a package folder: it has no __init__"):
+        Handlers(str(tmp_path / "one"))

@@ -75,6 +75,8 @@ _SCRIPT = """
         dom_id: "#swagger-ui",
         deepLinking: true,
         tryItOutEnabled: true,
+        // Authorize's credentials survive a reload (kept in this origin's localStorage).
+        persistAuthorization: true,
         validatorUrl: null,
         presets: [SwaggerUIBundle.presets.apis, SwaggerUIStandalonePreset],
         plugins: [SwaggerUIBundle.plugins.DownloadUrl],

@@ -231,3 +231,49 @@ def test_a_deep_link_expands_its_operation(museum: Museum, visit: Visitor) -> No
     assert page.locator(".opblock.is-open").count() == 1
     assert opened.locator(".parameters-container").get_by_text("eventId").count() >= 1
     seen.assert_offline_and_within_policy()
+
+
+@pytest.fixture
+def todo_jwt(tmp_path: Path) -> Iterator[str]:
+    """The todo-jwt example served, with one user."""
+    example = Path(__file__).resolve().parents[2] / "examples" / "todo-jwt"
+    env = {"JWT_SECRET": "explorer-test-secret-of-at-least-32-bytes"}
+    args = ("--spec", str(example / "spec"), "--handlers", str(example / "handlers"))
+    with live_server(tmp_path, env=env, args=args) as server:
+        yield server.url
+
+
+def test_authorize_keeps_the_token_across_reloads(todo_jwt: str, visit: Visitor) -> None:
+    import httpx
+
+    user = {"email": "ann@example.com", "password": "correct horse"}
+    assert httpx.post(f"{todo_jwt}/signup", json=user).status_code == 200
+    token = httpx.post(f"{todo_jwt}/users/login", json=user).json()["token"]
+    seen = visit(todo_jwt)
+    page = seen.page
+
+    def who_am_i() -> str:
+        operation = page.locator(".opblock.opblock-get", has=page.locator('[data-path="/whoAmI"]'))
+        if not operation.locator("button.execute").is_visible():
+            operation.locator(".opblock-summary").click()
+            try_out = operation.locator("button.try-out__btn")
+            if try_out.inner_text().strip() == "Try it out":
+                try_out.click()
+        operation.locator("button.execute").click()
+        status = operation.locator(".live-responses-table tbody .response-col_status").first
+        status.wait_for()
+        return status.inner_text().strip()
+
+    page.goto(f"{todo_jwt}/explorer/", wait_until="load")
+    page.locator("#operations-tag-UserController").wait_for()
+    assert who_am_i() == "401"
+    page.locator("button.btn.authorize").first.click()
+    page.locator(".auth-container input").first.fill(token)
+    page.locator(".auth-btn-wrapper button.authorize").click()
+    page.locator(".auth-btn-wrapper button.btn-done").click()
+    assert who_am_i() == "200"
+    page.reload(wait_until="load")
+    page.locator("#operations-tag-UserController").wait_for()
+    assert page.locator("button.btn.authorize.locked").count() >= 1
+    assert who_am_i() == "200"
+    seen.assert_offline_and_within_policy()

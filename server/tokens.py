@@ -28,10 +28,11 @@ from __future__ import annotations
 
 import json
 import os
+import time
 import urllib.parse
 import urllib.request
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -43,6 +44,11 @@ MIN_SECRET_BYTES = 32
 """An HS* secret shorter than this stops the start (RFC 7518 §3.2: at least the hash's size)."""
 FETCH_TIMEOUT = 10.0
 """Seconds a discovery document or key set may take to fetch, at start-up."""
+VERIFIED_TOKENS = 1024
+"""Tokens whose verification a scheme remembers (a few hundred bytes each), the oldest
+forgotten first: a client sends its token with every request, and PyJWT takes tens of µs to
+verify one again. Only tokens that passed are kept, with their `exp` and `nbf` checked again
+at each use, so a forged token always costs a full verification, and never a place here."""
 _KEYS = frozenset({"algorithms", "secret", "jwks", "public_key", "issuer", "audience", "leeway",
                    "roles_claim"})
 _SYMMETRIC = frozenset({"HS256", "HS384", "HS512"})
@@ -54,7 +60,7 @@ class TokenConfigError(Exception):
     """An `x-jwt` (or discovery) that cannot verify anything: the start is refused."""
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class Tokens:
     """Verifies one scheme's JWTs: `claims(token)` returns the verified claims, or None."""
 
@@ -66,10 +72,20 @@ class Tokens:
     audience: str | tuple[str, ...] | None
     leeway: float
     roles_claim: str
+    verified: dict[str, dict[str, Any]] = field(default_factory=dict, repr=False)
+    """Tokens that passed, by their text (signature included): `VERIFIED_TOKENS` at most."""
 
     def claims(self, token: str) -> dict[str, Any] | None:
         """The token's claims once its signature, `exp`, `nbf`, issuer and audience check out;
-        None for any token that does not."""
+        None for any token that does not. A token seen before is not verified again, but its
+        `exp` and `nbf` are checked against the time now."""
+        known = self.verified.get(token)
+        if known is not None:
+            now = time.time()
+            if known["exp"] + self.leeway < now or known.get("nbf", now) - self.leeway > now:
+                self.verified.pop(token, None)
+                return None
+            return dict(known)
         try:
             key = self.secret if self.secret is not None else self._key(token)
             if key is None:
@@ -78,9 +94,14 @@ class Tokens:
                 token, key, algorithms=list(self.algorithms), issuer=self.issuer,
                 audience=self.audience, leeway=self.leeway,
                 options={"require": ["exp"], "verify_aud": self.audience is not None})
-            return claims
         except (jwt.PyJWTError, ValueError, TypeError):
             return None
+        if isinstance(claims.get("exp"), int | float) and isinstance(claims.get("nbf", 0),
+                                                                      int | float):
+            while len(self.verified) >= VERIFIED_TOKENS:
+                self.verified.pop(next(iter(self.verified)))
+            self.verified[token] = claims
+        return dict(claims)
 
     def _key(self, token: str) -> Any:
         kid = jwt.get_unverified_header(token).get("kid")

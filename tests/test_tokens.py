@@ -106,3 +106,31 @@ def test_discovery_from_a_file_finds_its_key_set_beside_it(tmp_path: Path) -> No
     with pytest.raises(TokenConfigError, match="is no discovery document: it has no jwks_uri"):
         (tmp_path / "bad.json").write_text("{}")
         discover("bad.json", tmp_path)
+
+
+def test_a_verified_token_is_remembered_and_still_expires(monkeypatch: pytest.MonkeyPatch) -> None:
+    tokens = compile_tokens({"algorithms": ["HS256"], "secret": {"env": "SECRET"}, "leeway": 5},
+                            Path("."), environ=ENV)
+    now = time.time()
+    value = signed(exp=int(now) + 60, nbf=int(now) - 1)
+    assert tokens.claims(value) is not None
+    assert list(tokens.verified) == [value]
+    forged = value[:-2] + ("AA" if value[-2:] != "AA" else "BB")
+    assert tokens.claims(forged) is None and forged not in tokens.verified
+    claims = tokens.claims(value)
+    assert claims is not None
+    claims["sub"] = "mallory"  # what a caller does to its copy stays there
+    assert tokens.verified[value]["sub"] == "ann"
+    monkeypatch.setattr(time, "time", lambda: now + 64)  # within the leeway
+    assert tokens.claims(value) is not None
+    monkeypatch.setattr(time, "time", lambda: now + 70)
+    assert tokens.claims(value) is None and value not in tokens.verified
+
+
+def test_at_most_so_many_tokens_are_remembered(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("server.tokens.VERIFIED_TOKENS", 3)
+    tokens = compile_tokens({"algorithms": ["HS256"], "secret": {"env": "SECRET"}}, Path("."),
+                            environ=ENV)
+    values = [signed(n=n) for n in range(5)]
+    assert all(tokens.claims(value) is not None for value in values)
+    assert list(tokens.verified) == values[2:]

@@ -48,6 +48,8 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:  # `python bench/run.py` puts bench/ on the path, not the root
     sys.path.insert(0, str(ROOT))
 
+from bench.bearer import SECRET as JWT_SECRET  # noqa: E402
+from bench.bearer import TOKEN as JWT_TOKEN  # noqa: E402
 from bench.databases import SEEDED, BenchDatabase, migrate  # noqa: E402
 
 RESULTS = ROOT / "bench" / "results"
@@ -78,6 +80,7 @@ class Scenario:
     """How many items a list answer must hold."""
     label: str | None = None
     """What tables show instead of the decoded path, when that is too long."""
+    headers: dict[str, str] | None = None
 
     @property
     def title(self) -> str:
@@ -94,6 +97,8 @@ class Suite:
     targets: list[Target]
     scenarios: list[Scenario]
     database: str | None = None
+    env: dict[str, str] | None = None
+    """What the servers' environment adds."""
 
 
 TARGETS = [
@@ -140,6 +145,16 @@ DB_SCENARIOS = [
         200,
     ),
 ]
+# `GET /todos/1` with a bearer JWT (HS256) that each app verifies: Charter by the spec's x-jwt,
+# FastAPI by an HTTPBearer dependency decoding it with PyJWT.
+JWT_TARGETS = [
+    Target("charter", "Charter", "bench.charter.secured_app:app", 8741, server="charter"),
+    Target("fastapi", "FastAPI", "bench.fastapi_jwt_app:app", 8742),
+]
+JWT_SCENARIOS = [
+    Scenario("get_one_jwt", "GET", "/todos/1", None, 200, label="GET /todos/1 (bearer JWT)",
+             headers={"Authorization": f"Bearer {JWT_TOKEN}"}),
+]
 DATABASES = {"sqlite": ("SQLite (file)", 8711), "postgresql": ("PostgreSQL", 8721)}
 POSTGRESQL_URL = os.environ.get("BENCH_POSTGRESQL_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/bench")
 
@@ -164,8 +179,8 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument(
         "--suites",
-        default="memory,sqlite,postgresql",
-        help="comma-separated subset of: memory, sqlite, postgresql (all)",
+        default="memory,jwt,sqlite,postgresql",
+        help="comma-separated subset of: memory, jwt, sqlite, postgresql (all)",
     )
     parser.add_argument("--db", action="store_true", help="only the database suites: sqlite,postgresql")
     parser.add_argument("--db-duration", type=int, default=5, help="seconds per wrk run, database suites (5)")
@@ -247,6 +262,14 @@ def main(argv: list[str] | None = None) -> int:
             targets = [t for t in TARGETS + EXTRA_TARGETS if t.name in wanted]
             suite = Suite("memory", "in memory", targets, SCENARIOS)
             _run_suite(suite, report, Path(scratch), args.duration, args.connections, args)
+        if "jwt" in suites_wanted:
+            targets = [t for t in JWT_TARGETS if t.name in wanted]
+            section = report["jwt"] = {
+                "label": "in memory, bearer JWT", "apps": {}, "notes": [],
+                "scenarios": {s.name: s.title for s in JWT_SCENARIOS}}
+            suite = Suite("jwt", "bearer JWT", targets, JWT_SCENARIOS,
+                          env={"BENCH_JWT_SECRET": JWT_SECRET})
+            _run_suite(suite, section, Path(scratch), args.duration, args.connections, args)
         for name, (label, port) in DATABASES.items():
             if name in suites_wanted:
                 url = f"sqlite:///{scratch}/todo.db" if name == "sqlite" else args.postgresql_url
@@ -257,7 +280,7 @@ def main(argv: list[str] | None = None) -> int:
     if "charter" in report["apps"]:
         report["inprocess"] = _inprocess()
 
-    sections = [report, *report["databases"].values()]
+    sections = [report, *([report["jwt"]] if "jwt" in report else []), *report["databases"].values()]
     for section in sections:
         _summarize(section)
     print()
@@ -333,6 +356,7 @@ def _run_suite(
         # an empty one, migrated, that their handlers never touch.
         env = {"DATABASE_URL": f"sqlite:///{scratch}/{suite.name}.db"}
         migrate(env["DATABASE_URL"])
+    env = {**(env or {}), **(suite.env or {})} or None
     servers: dict[str, subprocess.Popen[bytes]] = {}
     try:
         for target in suite.targets:
@@ -413,7 +437,7 @@ def render_table(report: dict[str, Any]) -> str:
         lines += _table(report, "median_rps")
         lines += ["", "Requests per second of server CPU time (1e6 / median server CPU µs per request):"]
         lines += ["", *_table(report, "requests_per_cpu_second")]
-    for section in report.get("databases", {}).values():
+    for section in [*([report["jwt"]] if "jwt" in report else []), *report.get("databases", {}).values()]:
         if not section["apps"]:
             continue
         lines += [
@@ -493,15 +517,15 @@ def _write_lua_scripts(folder: Path, scenarios: list[Scenario]) -> dict[str, Pat
     folder.mkdir(parents=True, exist_ok=True)
     scripts = {}
     for scenario in scenarios:
-        if scenario.body is None:
+        if scenario.body is None and not scenario.headers:
             continue
-        body = json.dumps(scenario.body, separators=(",", ":"))
+        lines = [f'wrk.method = "{scenario.method}"']
+        if scenario.body is not None:
+            body = json.dumps(scenario.body, separators=(",", ":"))
+            lines += [f"wrk.body = [==[{body}]==]", 'wrk.headers["Content-Type"] = "application/json"']
+        lines += [f'wrk.headers["{name}"] = "{value}"' for name, value in (scenario.headers or {}).items()]
         path = folder / f"{scenario.name}.lua"
-        path.write_text(
-            f'wrk.method = "{scenario.method}"\n'
-            f"wrk.body = [==[{body}]==]\n"
-            'wrk.headers["Content-Type"] = "application/json"\n'
-        )
+        path.write_text("\n".join(lines) + "\n")
         scripts[scenario.name] = path
     return scripts
 
@@ -553,7 +577,8 @@ def _verify(target: Target, scenarios: list[Scenario]) -> list[str]:
     problems = []
     with httpx.Client(base_url=f"http://{HOST}:{target.port}", timeout=10) as client:
         for scenario in scenarios:
-            response = client.request(scenario.method, scenario.path, json=scenario.body)
+            response = client.request(scenario.method, scenario.path, json=scenario.body,
+                                      headers=scenario.headers)
             if response.status_code != scenario.status:
                 problems.append(
                     f"{scenario.title}: expected {scenario.status}, got "
@@ -575,7 +600,8 @@ def _compare_answers(targets: list[Target], scenarios: list[Scenario]) -> list[s
     for target in targets:
         with httpx.Client(base_url=f"http://{HOST}:{target.port}", timeout=10) as client:
             answers[target.label] = {
-                s.title: client.get(s.path).json() for s in scenarios if s.method == "GET"
+                s.title: client.get(s.path, headers=s.headers).json()
+                for s in scenarios if s.method == "GET"
             }
     differences = []
     if len(answers) > 1:

@@ -12,12 +12,15 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 
 
-@pytest.mark.parametrize("module", ["bench.charter.app", "bench.charter_db_app"])
-def test_the_benchmark_app_starts(module: str, tmp_path: Path) -> None:
+@pytest.mark.parametrize(("module", "operations"), [
+    ("bench.charter.app", 24), ("bench.charter_db_app", 24), ("bench.charter.secured_app", 1),
+    ("bench.fastapi_jwt_app", None)])
+def test_the_benchmark_app_starts(module: str, operations: int | None, tmp_path: Path) -> None:
     env = {"PATH": "/usr/bin:/bin", "DATABASE_URL": f"sqlite:///{tmp_path}/bench.db",
-           "CHARTER_MIGRATE": "1"}
+           "CHARTER_MIGRATE": "1", "BENCH_JWT_SECRET": "bench-secret-of-at-least-32-bytes!!"}
     done = subprocess.run(
-        [sys.executable, "-c", f"import {module} as m; print(len(m.app.operations))"],
+        [sys.executable, "-c", f"import {module} as m; print(len(getattr(m.app, 'operations', ())))"],
         cwd=ROOT, env=env, capture_output=True, text=True, timeout=120, check=False)
     assert done.returncode == 0, done.stderr[-2000:]
-    assert int(done.stdout.strip().splitlines()[-1]) == 24
+    if operations is not None:
+        assert int(done.stdout.strip().splitlines()[-1]) == operations

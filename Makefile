@@ -43,7 +43,10 @@ test: $(STAMP)
 # run's budget, which the phases share (coverage alone would take longer); `timeout` backs it.
 # One worker: with two threads, CPython 3.11's `ast` module races (CPython gh-106905), and
 # hypothesis parses lambdas while it describes strategies, so a run could fail on that alone.
+# Then the same against the todo-jwt example, a user's token on every request
+# (tests/contract_todo_jwt.py, examples/todo-jwt/schemathesis.toml), in CONTRACT_JWT_SECONDS.
 CONTRACT_SECONDS ?= 300
+CONTRACT_JWT_SECONDS ?= 150
 CONTRACT_EXAMPLES ?= 25
 test-all: $(STAMP)
 	$(BIN)/python -m pytest -m slow
@@ -58,6 +61,7 @@ test-all: $(STAMP)
 		--workers 1 --wait-for-schema 30 --no-color; \
 	status=$$?; [ $$status -eq 0 ] || { echo "--- server log"; tail -n 30 "$$dir/server.log"; }; \
 	exit $$status
+	$(BIN)/python -m tests.contract_todo_jwt $(CONTRACT_JWT_SECONDS) $(CONTRACT_EXAMPLES)
 
 bench: $(STAMP)
 	$(BIN)/python bench/run.py

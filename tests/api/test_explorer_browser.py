@@ -18,7 +18,7 @@ import yaml
 from tests.live import LiveServer, live_server
 
 if TYPE_CHECKING:
-    from playwright.sync_api import Browser, Page, Route
+    from playwright.sync_api import Browser, Locator, Page, Route
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -157,6 +157,25 @@ def _listed_operations(document: dict[str, Any]) -> dict[str, str]:
     return listed
 
 
+def execute(page: Page, path: str) -> Locator:
+    """The GET at `path` expanded, tried out and executed: its block."""
+    operation = page.locator(".opblock.opblock-get", has=page.locator(f'[data-path="{path}"]'))
+    if not operation.locator("button.execute").is_visible():
+        operation.locator(".opblock-summary").click()
+        try_out = operation.locator("button.try-out__btn")
+        if try_out.inner_text().strip() == "Try it out":
+            try_out.click()
+    operation.locator("button.execute").click()
+    return operation
+
+
+def status_of(operation: Locator) -> str:
+    """The status of the answer an executed operation shows."""
+    status = operation.locator(".live-responses-table tbody .response-col_status").first
+    status.wait_for()
+    return status.inner_text().strip()
+
+
 def test_explorer_lists_and_executes_operations(base_url: str, visit: Visitor) -> None:
     seen = visit(base_url)
     page = seen.page
@@ -175,18 +194,8 @@ def test_explorer_lists_and_executes_operations(base_url: str, visit: Visitor) -
                  "/todo-lists/{id}/todo-list-image"):
         assert any(p.replace("\u200b", "") == path for p in paths), (path, paths)
 
-    count = page.locator(
-        ".opblock.opblock-get", has=page.locator('[data-path="/todos/count"]')
-    )
-    count.locator(".opblock-summary").click()
-    try_out = count.locator("button.try-out__btn")
-    if try_out.inner_text().strip() == "Try it out":
-        try_out.click()
-    count.locator("button.execute").click()
-
-    status = count.locator(".live-responses-table tbody .response-col_status").first
-    status.wait_for()
-    assert status.inner_text().strip() == "200"
+    count = execute(page, "/todos/count")
+    assert status_of(count) == "200"
     body = count.locator(
         ".live-responses-table tbody .response-col_description .highlight-code"
     ).first
@@ -253,16 +262,7 @@ def test_authorize_keeps_the_token_across_reloads(todo_jwt: str, visit: Visitor)
     page = seen.page
 
     def who_am_i() -> str:
-        operation = page.locator(".opblock.opblock-get", has=page.locator('[data-path="/whoAmI"]'))
-        if not operation.locator("button.execute").is_visible():
-            operation.locator(".opblock-summary").click()
-            try_out = operation.locator("button.try-out__btn")
-            if try_out.inner_text().strip() == "Try it out":
-                try_out.click()
-        operation.locator("button.execute").click()
-        status = operation.locator(".live-responses-table tbody .response-col_status").first
-        status.wait_for()
-        return status.inner_text().strip()
+        return status_of(execute(page, "/whoAmI"))
 
     page.goto(f"{todo_jwt}/explorer/", wait_until="load")
     page.locator("#operations-tag-UserController").wait_for()

@@ -43,11 +43,12 @@ SCHEMAS = {
 }
 
 
-def write_spec(folder: Path, schemas: dict[str, Any], security: Any = None) -> Path:
+def write_spec(folder: Path, schemas: dict[str, Any], security: Any = None,
+               paths: dict[str, Any] | None = None) -> Path:
     document = {
         "openapi": "3.1.0", "info": {"title": "owned", "version": "1"},
         "security": [{"bearer": []}] if security is None else security,
-        "paths": {},
+        "paths": paths or {},
         "components": {"schemas": schemas, "securitySchemes": {"bearer": {
             "type": "http", "scheme": "bearer",
             "x-jwt": {"algorithms": ["HS256"], "secret": {"env": "OWNED_SECRET"}}}}},
@@ -56,11 +57,12 @@ def write_spec(folder: Path, schemas: dict[str, Any], security: Any = None) -> P
     return folder / "openapi.yaml"
 
 
-def start(folder: Path, schemas: dict[str, Any], security: Any = None) -> App:
+def start(folder: Path, schemas: dict[str, Any], security: Any = None,
+          paths: dict[str, Any] | None = None, handlers: str = "owned_has_no_handlers") -> App:
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("OWNED_SECRET", SECRET)
-        return App(Settings.from_env({}, spec=write_spec(folder, schemas, security),
-                                     handlers="owned_has_no_handlers", allow_unbound=True,
+        return App(Settings.from_env({}, spec=write_spec(folder, schemas, security, paths),
+                                     handlers=handlers, allow_unbound=True,
                                      database_url=f"sqlite:///{folder}/owned.db", migrate=True))
 
 
@@ -204,3 +206,35 @@ def test_x_crud_secures_derived_operations_one_by_one(tmp_path: Path) -> None:
         # a token's scopes grant what a requirement lists; its roles do not
         assert client.delete(item, headers=ADMIN).status_code == 403
         assert client.delete(item, headers=as_("ann", scope="admin")).status_code == 204
+
+
+HANDLERS = """\
+from server import Repository
+
+
+class ProjectRepository(Repository):
+    def create(self, data):
+        return super().create({**data, "name": data["name"].upper()})
+
+
+class Mine:
+    def __init__(self, project_repository):
+        self.projects = project_repository
+
+    def names(self):
+        return [project["name"] for project in self.projects.find()]
+"""
+
+
+def test_custom_repositories_and_injected_ones_are_scoped_too(tmp_path: Path) -> None:
+    (tmp_path / "handlers").mkdir()
+    (tmp_path / "handlers" / "__init__.py").write_text(HANDLERS)
+    mine = {"/mine": {"get": {"operationId": "Mine.names",
+                              "responses": {"200": {"description": "my projects' names"}}}}}
+    app = start(tmp_path, SCHEMAS, paths=mine, handlers=str(tmp_path / "handlers"))
+    with Client(app) as client:
+        created = client.post("/projects", json={"name": "a"}, headers=ANN).json()
+        assert (created["name"], created["ownerId"]) == ("A", "ann")  # the override, scoped
+        client.post("/projects", json={"name": "b"}, headers=BOB)
+        assert client.get("/mine", headers=ANN).json() == ["A"]
+        assert client.get("/mine", headers=BOB).json() == ["B"]

@@ -150,14 +150,14 @@ class Handlers:
 
     def operation_ids(self) -> list[str]:
         """Every `Class.method` and `module.function` an operationId may name, the module
-        relative to the package."""
+        relative to the package (and the package's own functions, by their bare names)."""
         names = [f"{name}.{method}" for name, classes in self.classes.items() if len(classes) == 1
                  for method in self.methods(classes[0])]
         for module_name, module in self.modules.items():
             if module_name.startswith(f"{self.package}."):
                 relative = module_name.removeprefix(f"{self.package}.")
                 names += [f"{relative}.{function}" for function in self.functions(module)]
-        return names
+        return names + self.functions(self.root)
 
     def services_factory(self) -> Callable[..., Mapping[str, Any]] | None:
         factory = getattr(self.root, "services", None)
@@ -340,6 +340,16 @@ def _locate(
         found = handlers.import_attribute(op_id)
         if found is not None:
             return _from_attribute(found, op_id)
+    else:  # `findPets`, `find pet by id`: a function of the package itself, `find_pets`
+        function = getattr(handlers.root, python_name(op_id), None)
+        if inspect.isfunction(function) and python_name(op_id) in handlers.functions(
+                handlers.root):
+            return _from_attribute(function, op_id)
+        return None, None, "", [
+            f"no handler for operationId {op_id!r}: expected a function "
+            f"{python_name(op_id)!r} in package {handlers.package!r} (or a class method "
+            f"`Class.method`, a function `module.function`)"
+            + _did_you_mean(python_name(op_id), handlers.functions(handlers.root))]
     return None, None, "", [f"no handler for operationId {op_id!r}: expected a class method "
                             f"like `Class.method` or a function `module.function` in package "
                             f"{handlers.package!r}" + _did_you_mean(op_id, handlers.operation_ids())]

@@ -177,3 +177,22 @@ def test_a_handlers_folder_is_imported_under_a_name_of_its_own(tmp_path: Path) -
     assert Handlers(str(tmp_path / "one" / "handlers")).package == one.package  # imported once
     with pytest.raises(ModuleNotFoundError, match="is not a package folder: it has no __init__"):
         Handlers(str(tmp_path / "one"))
+
+
+@pytest.mark.parametrize("operation_id", ["findPets", "find pets", "find_pets", "FindPets"])
+def test_a_bare_operation_id_binds_the_packages_own_function(handlers: Handlers,
+                                                              operation_id: str) -> None:
+    binding, problems = bind({"operationId": operation_id},
+                             args(("limit", "query", False)), handlers, set())
+    assert problems == [] and binding is not None
+    assert binding.target == "bindtest_handlers.find_pets"
+    assert call(binding, {"limit": 1}) == ["cat"]
+
+
+def test_a_bare_operation_id_without_its_function_names_what_it_looks_for(
+        handlers: Handlers) -> None:
+    _, problems = bind({"operationId": "findPet"}, args(), handlers, set())
+    assert problems == [
+        "GET /x (operationId 'op'): no handler for operationId 'findPet': expected a function "
+        "'find_pet' in package 'bindtest_handlers' (or a class method `Class.method`, a "
+        "function `module.function`) (did you mean 'find_pets'?)"]

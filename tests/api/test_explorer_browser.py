@@ -165,6 +165,10 @@ def execute(page: Page, path: str) -> Locator:
         try_out = operation.locator("button.try-out__btn")
         if try_out.inner_text().strip() == "Try it out":
             try_out.click()
+    clear = operation.locator("button.btn-clear")
+    if clear.count() and clear.is_visible():  # an earlier answer goes, so as not to be read
+        clear.click()
+        operation.locator(".live-responses-table").wait_for(state="detached")
     operation.locator("button.execute").click()
     return operation
 

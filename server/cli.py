@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import copy
+import dataclasses
 import functools
 import gc
 import importlib
@@ -22,6 +23,7 @@ from server.data.entities import read_entities
 from server.errors import ContractError, HttpError
 from server.settings import Settings
 from server.spec import SPEC_SUFFIXES, Spec, load_spec, unreferenced_files
+from server.stubs import plan_stubs, write
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -44,7 +46,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                          access_log=False if args.no_access_log
                          else None if "CHARTER_ACCESS_LOG" in os.environ else True)
     settings = Settings.from_env(**overrides)
-    command = {"serve": _serve, "check": _check, "spec": _spec, "migrate": _migrate}[args.command]
+    command = {"serve": _serve, "check": _check, "spec": _spec, "migrate": _migrate,
+               "stubs": _stubs}[args.command]
     return command(settings, args)
 
 
@@ -78,6 +81,14 @@ def _parser() -> argparse.ArgumentParser:
                         help="load the spec, bind the handlers, report; non-zero on problems")
     spec = commands.add_parser("spec", parents=[common], help="print the merged spec")
     spec.add_argument("--yaml", action="store_true", help="YAML instead of JSON")
+    stubs = commands.add_parser(
+        "stubs", parents=[common],
+        help="write the handlers that unbound operations need into the handlers package; "
+             "change nothing that exists")
+    stubs.add_argument("--dry-run", action="store_true", help="print the diff; write nothing")
+    stubs.add_argument("--examples", action="store_true",
+                       help="stubs return the spec's example of the success response, where it "
+                            "has one, instead of raising 501")
     migrate = commands.add_parser("migrate", parents=[common],
                                   help="create or upgrade the entities' tables in DATABASE_URL")
     migrate.add_argument("--dry-run", action="store_true", help="say what would change; change nothing")
@@ -259,6 +270,40 @@ def _check(settings: Settings, args: argparse.Namespace) -> int:
         print(f"charter: the database needs `charter migrate`: {'; '.join(pending)}")
     app.close()
     return 0
+
+
+def _stubs(settings: Settings, args: argparse.Namespace) -> int:
+    app = _build(dataclasses.replace(settings, allow_unbound=True))
+    if app is None:
+        return 1
+    root = _handlers_root(app, settings.handlers)
+    changes = plan_stubs(app.spec, app.unbound, app.handlers, root, examples=args.examples)
+    _warn(unbound_handlers(app.handlers, (op.target for op in app.operations))
+          if app.handlers is not None else [],
+          "handler that no operation binds", "handlers that no operation binds")
+    app.close()
+    if args.dry_run:
+        sys.stdout.write("".join(change.diff(Path.cwd()) for change in changes))
+        return 0
+    write(changes, root)
+    stubs = [(change.path, stub) for change in changes for stub in change.stubs]
+    print(f"charter: {len(stubs)} handler{'' if len(stubs) == 1 else 's'} written"
+          + (":" if stubs else "; every operation has one."))
+    for path, stub in stubs:
+        where = path.relative_to(Path.cwd()) if path.is_relative_to(Path.cwd()) else path
+        name = f"{stub.owner}.{stub.name}" if stub.owner else stub.name
+        print(f"  {where}: {name}  ({stub.label})")
+    return 0
+
+
+def _handlers_root(app: App, handlers: str) -> Path:
+    """Where the handlers package is (its folder, or its module's file), or goes."""
+    if app.handlers is not None:
+        found = Path(app.handlers.root.__file__ or "")
+        return found.parent if found.name == "__init__.py" else found
+    if "/" in handlers or os.sep in handlers or handlers.startswith("."):
+        return Path(handlers).resolve()
+    return Path.cwd().joinpath(*handlers.split("."))
 
 
 def _warn(items: list[str], one: str, many: str) -> None:

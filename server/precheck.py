@@ -37,7 +37,7 @@ from typing import Any
 import jsonschema_rs
 
 from server.dialect import FORMAT_CHECKERS, NUMERIC_FORMATS
-from server.refs import RefError, resolve_pointer
+from server.refs import RefError, pointer, resolve_pointer
 from server.validation import SchemaValidators
 
 OAS31_BASE_DIALECT = "https://spec.openapis.org/oas/3.1/dialect/base"
@@ -53,6 +53,13 @@ def passes(document: dict[str, Any], version: str) -> bool:
         return _Walk(document, version).passes()
     except (RefError, RecursionError, TypeError, ValueError, KeyError, AttributeError):
         return False  # something unexpected: let the validator say what it is
+
+
+def meta_errors(document: dict[str, Any], version: str) -> list[tuple[str, str]]:
+    """Where `document` breaks the OpenAPI meta-schema of `version`, and how: `(JSON pointer,
+    message)` pairs. What is left to say when openapi-spec-validator itself trips."""
+    return [(pointer([str(part) for part in error.instance_path]), error.message)
+            for error in _document_validator(version).iter_errors(document)]
 
 
 class _Walk:

@@ -24,7 +24,7 @@ import yaml
 from server.dialect import SCHEMA_LISTS, SCHEMA_MAPS, SCHEMA_VALUED
 from server.errors import ContractError
 from server.jsontext import load_json
-from server.precheck import passes
+from server.precheck import meta_errors, passes
 from server.refs import RefError, escape, pointer, resolve_pointer, unescape
 
 if TYPE_CHECKING:
@@ -472,7 +472,9 @@ def check_document(document: dict[str, Any], version: str,
     try:
         errors = list(validator_class(document).iter_errors())
     except Exception as exc:  # the validator itself can trip over a badly broken document
-        return [f"{_where(origins, '')}: the spec could not be checked: {exc}"], []
+        found = [f"{_where(origins, at)}: {message}" for at, message in meta_errors(document,
+                                                                                   version)]
+        return found or [f"{_where(origins, '')}: the spec could not be checked: {exc}"], []
     places: dict[int, list[str | int]] | None = None
     located: list[list[str | int]] = []
     for error in errors:

@@ -103,6 +103,20 @@ def test_missing_spec_and_unsupported_version(tmp_path: Path) -> None:
         load_spec(tmp_path)
 
 
+@pytest.mark.parametrize("version", ["3.0.3", "3.1.0"])
+def test_where_the_validator_trips_the_meta_schema_names_the_place(tmp_path: Path,
+                                                                   version: str) -> None:
+    # openapi-spec-validator 0.9.0 raises KeyError('responses') on a `responses` that is no
+    # object, instead of reporting it.
+    (tmp_path / "openapi.yaml").write_text(
+        f"openapi: {version}\ninfo: {{title: x, version: '1'}}\npaths:\n  /a:\n    get:\n"
+        "      operationId: a\n      responses: 7\n")
+    with pytest.raises(SpecError) as caught:
+        load_spec(tmp_path)
+    assert caught.value.problems == [
+        f'{tmp_path}/openapi.yaml:7: /paths/~1a/get/responses: 7 is not of type "object"']
+
+
 def test_circular_non_schema_refs_are_refused(tmp_path: Path) -> None:
     (tmp_path / "openapi.yaml").write_text(
         "openapi: 3.0.3\ninfo: {title: x, version: '1'}\npaths:\n  /a: {$ref: './a.yaml'}\n")

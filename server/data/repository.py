@@ -355,7 +355,7 @@ class Repository:
 
     def update_where(self, data: Mapping[str, Any], where: Mapping[str, Any] | None,
                      narrowing: Narrowing | None, source: Source) -> int:
-        """Wheres of one shape share one statement (`_statement`); its SET comes from the
+        """Wheres of one shape share one statement (`statements`); its SET comes from the
         values at execution."""
         shape, slotted = self.filters.where_shape(where, source)
         self._validate(data, whole=False)
@@ -381,7 +381,7 @@ class Repository:
 
     def delete_where(self, where: Mapping[str, Any] | None, narrowing: Narrowing | None,
                      source: Source) -> int:
-        """Wheres of one shape share one statement (`_statement`)."""
+        """Wheres of one shape share one statement (`statements`)."""
         shape, slotted = self.filters.where_shape(where, source)
         narrowing = self._narrowed(narrowing)
         with self.database.write("delete") as connection:
@@ -413,7 +413,7 @@ class Repository:
         """Full rows (every property, hidden ones too) that a plan selects, narrowed too.
 
         Plans of one shape (the same where but for its values, the same order, both paged or
-        not, narrowed alike) run one statement, built once (`_statement`)."""
+        not, narrowed alike) run one statement, built once (`statements`)."""
         narrowing = self._narrowed(narrowing)
 
         def built() -> Select[Any]:

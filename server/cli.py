@@ -253,8 +253,9 @@ def _check(settings: Settings, args: argparse.Namespace) -> int:
           f"with handlers {settings.handlers!r}")
     for operation in app.operations:
         chain = f" [{', '.join(operation.interceptors)}]" if operation.interceptors else ""
+        secured = f" (security: {operation.guard})" if operation.guard is not None else ""
         print(f"  {operation.method:7} {operation.path:30} {operation.operation_id or '-':32} "
-              f"-> {operation.target}{chain}")
+              f"-> {operation.target}{chain}{secured}")
     unbound = f", {len(app.unbound)} unbound (501)" if app.unbound else ""
     bound = len(app.operations) - len(app.unbound)
     print(f"charter: {bound} operations bound{unbound}; the contract holds.")

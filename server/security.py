@@ -174,6 +174,17 @@ class Guard:
     challenges: tuple[Scheme, ...]
     """The schemes a 401 names in `WWW-Authenticate`, in the spec's order."""
 
+    def __str__(self) -> str:
+        """The requirements in a line, as `charter check` prints them.
+
+        `apiKey or bearerAuth+basic`, scopes in brackets (`oauth[read write]`), and `or
+        anonymous` where an empty alternative lets anyone in.
+        """
+        alternatives = ["+".join(f"{scheme.name}[{' '.join(sorted(scopes))}]" if scopes
+                                 else scheme.name for scheme, scopes in alternative)
+                        for alternative in self.alternatives]
+        return " or ".join([*alternatives, *(["anonymous"] if self.optional else [])])
+
     async def authenticate(self, request: Request) -> Principal | None:
         """The principal of the first alternative that passes (None: anonymous, where that is
         allowed); raises 401 or 403, the most specific failure of all the alternatives."""

@@ -488,3 +488,13 @@ def test_under_allow_unbound_an_unverified_scheme_takes_any_credential(
             "id": None, "scheme": "key", "scopes": [], "same": True}
         assert client.get("/oauth", headers=bearer("whatever")).json()["scopes"] == ["w"]
         assert client.get("/oauth").headers["www-authenticate"] == 'Bearer realm="Items \\"secured\\""'
+
+
+def test_charter_check_names_each_operations_requirements(app: App) -> None:
+    shown = {op.path: str(op.guard) for op in app.operations if op.guard is not None}
+    assert shown["/whoami/either"] == "apiKey or jwt"
+    assert shown["/whoami/both"] == "apiKey+basic"
+    assert shown["/whoami/optional"] == "apiKey or anonymous"
+    assert shown["/whoami/oauth"] == "oauth[items:read]"
+    assert shown["/whoami/admin"] == "basic[admin] or jwt[items:admin]"
+    assert "/public" not in shown

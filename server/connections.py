@@ -20,6 +20,10 @@ with `LimitedProtocol` instead, which adds three bounds for a few attribute writ
   the body, is told the client went away. Every request in the scope carries `BODY_TIMED`, so
   that Charter's pipeline leaves the body to the server here, and times it itself under any
   other server.
+
+A request the parser cannot read (a malformed head, an empty or doubled `Content-Length`, a
+broken chunk) is answered 400 `MALFORMED_REQUEST` in the configured error format, where uvicorn
+writes a plain-text 400: every answer the server gives is one the contract documents.
 """
 
 from __future__ import annotations
@@ -35,7 +39,7 @@ from uvicorn.config import Config
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 from uvicorn.server import ServerState
 
-from server.errors import HeadersTooLarge, HttpError, RequestTimeout, render_error
+from server.errors import HeadersTooLarge, HttpError, MalformedRequest, RequestTimeout, render_error
 from server.settings import Settings
 from server.types import BODY_TIMED
 
@@ -72,6 +76,7 @@ class ConnectionLimits:
     """Seconds for a request body, from its head being complete."""
     too_large: Refusal
     too_slow: Refusal
+    malformed: Refusal
 
     @classmethod
     def from_settings(cls, settings: Settings) -> ConnectionLimits:
@@ -82,12 +87,16 @@ class ConnectionLimits:
         b'{"error":{"statusCode":431,...,"code":"REQUEST_HEADERS_TOO_LARGE"}}'
         >>> ConnectionLimits.from_settings(Settings()).too_slow.head.splitlines()[0]
         b'HTTP/1.1 408 Request Timeout'
+        >>> ConnectionLimits.from_settings(Settings()).malformed.head.splitlines()[0]
+        b'HTTP/1.1 400 Bad Request'
         """
         too_large = HeadersTooLarge(f"The request head is larger than the limit of "
                                     f"{settings.max_header_size} bytes (CHARTER_MAX_HEADER_SIZE).")
         return cls(settings.max_header_size, settings.header_timeout, settings.body_timeout,
                    Refusal.render(too_large, settings),
-                   Refusal.render(RequestTimeout(settings.body_timeout), settings))
+                   Refusal.render(RequestTimeout(settings.body_timeout), settings),
+                   Refusal.render(MalformedRequest("The request is not valid HTTP/1.1."),
+                                  settings))
 
 
 class LimitedProtocol(HttpToolsProtocol):
@@ -127,9 +136,7 @@ class LimitedProtocol(HttpToolsProtocol):
             self.head_bytes = before + len(data)
             if self.head_bytes > self.limits.max_size:
                 self.head_bytes = self.awaiting_head_since = None
-                # A response in progress is for an earlier request: closing is all there is
-                # to do, the 431 would interleave.
-                self._refuse(self.limits.too_large, answer=not self._responding())
+                self._refuse(self.limits.too_large)
 
     def on_message_begin(self) -> None:
         super().on_message_begin()
@@ -161,20 +168,41 @@ class LimitedProtocol(HttpToolsProtocol):
                 and self.cycle is not None and self.cycle.more_body)
 
     def refuse_late_body(self) -> None:
-        """408, unless a response has begun on the connection (it would interleave); then the
-        connection is only closed."""
+        """408 and close."""
         self.awaiting_body_since = None
-        # With pipelined requests queued, the late body may be a later request's.
-        begun = self.cycle is not None and (self.cycle.response_started or bool(self.pipeline))
-        self._refuse(self.limits.too_slow, answer=not begun)
+        self._refuse(self.limits.too_slow)
+
+    def send_400_response(self, msg: str) -> None:
+        """The parser refused the request (uvicorn has logged why): Charter's 400 and close,
+        where uvicorn writes plain text."""
+        self.head_bytes = self.awaiting_head_since = self.awaiting_body_since = None
+        self._refuse(self.limits.malformed)
 
     def _responding(self) -> bool:
         return self.cycle is not None and not self.cycle.response_complete
 
-    def _refuse(self, refusal: Refusal, *, answer: bool) -> None:
-        if answer:
+    def _answerable(self) -> bool:
+        """Whether an answer written now would be the only one to the request it concerns: the
+        request whose body is being read, else the next one, whose head is. Otherwise a
+        response is on its way (or a pipelined request waits its turn), and an answer would
+        interleave with it."""
+        cycle = self.cycle
+        if cycle is None:
+            return True
+        if cycle.more_body:
+            return not (cycle.response_started or self.pipeline)
+        return cycle.response_complete
+
+    def _refuse(self, refusal: Refusal) -> None:
+        """Answer with `refusal` where that is the only answer, and close the connection: the
+        request's app, if it runs, is told the client went away, and whatever it sends is
+        dropped."""
+        if self._answerable():
             own = b"".join(b"%s: %s\r\n" % header for header in self.server_state.default_headers)
             self.transport.write(refusal.head + own + b"\r\n" + refusal.body)
+        if self.cycle is not None and not self.cycle.response_complete:
+            self.cycle.disconnected = True
+            self.cycle.message_event.set()
         self.transport.close()
 
 

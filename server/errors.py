@@ -5,7 +5,8 @@
     ├── BadRequest                     400 BadRequestError
     │   ├── MissingRequiredParameter       MISSING_REQUIRED_PARAMETER
     │   ├── InvalidParameterValue          INVALID_PARAMETER_VALUE
-    │   └── MalformedRequestBody           MALFORMED_REQUEST_BODY
+    │   ├── MalformedRequestBody           MALFORMED_REQUEST_BODY
+    │   └── MalformedRequest               MALFORMED_REQUEST
     ├── Unauthorized                   401 UnauthorizedError
     │   ├── MissingCredentials             MISSING_CREDENTIALS
     │   └── InvalidCredentials             INVALID_CREDENTIALS
@@ -115,6 +116,13 @@ class InvalidParameterValue(BadRequest):
 
 class MalformedRequestBody(BadRequest):
     code = "MALFORMED_REQUEST_BODY"
+
+
+class MalformedRequest(BadRequest):
+    """The request is not HTTP/1.1 the server can parse (its head, or its body's framing): the
+    HTTP protocol answers it and closes the connection, before any app sees it."""
+
+    code = "MALFORMED_REQUEST"
 
 
 class Unauthorized(HttpError):

@@ -420,6 +420,22 @@ def test_headers_only_and_trickled_bodies_are_408(live: LiveServer) -> None:
         assert answer.endswith(b'"code":"REQUEST_TIMEOUT"}}')
 
 
+@pytest.mark.parametrize("request_", [
+    b"DELETE /todos/1 HTTP/1.1\r\nhost: x\r\ncontent-length: \r\nif-match: \r\n\r\n",
+    b"GET /todos/count HTTP/1.1\r\nhost: x\r\ncontent-length: 1\r\ncontent-length: 2\r\n\r\n",
+    b"POST /todos HTTP/1.1\r\nhost: x\r\ntransfer-encoding: chunked\r\n\r\nzz\r\n\r\n",
+    b"\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03\r\n\r\n",  # TLS on the plain port
+], ids=["empty-content-length", "two-content-lengths", "broken-chunk", "tls-hello"])
+def test_a_request_the_parser_refuses_is_a_json_400(live: LiveServer, request_: bytes) -> None:
+    with Probe(live.url), connect(live) as connection:
+        connection.sendall(request_)
+        answer = read_answer(connection)
+    head, _, body = answer.partition(b"\r\n\r\n")
+    assert head.startswith(b"HTTP/1.1 400 Bad Request\r\n"), answer[:100]
+    assert b"\r\ncontent-type: application/json\r\n" in head
+    assert json.loads(body)["error"]["code"] == "MALFORMED_REQUEST"
+
+
 def test_the_server_does_not_name_itself(live: LiveServer) -> None:
     response = httpx.get(f"{live.url}/todos/count")
     assert "server" not in response.headers

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import gc
 import inspect
@@ -35,6 +36,7 @@ from server.validation import SchemaValidators
 if TYPE_CHECKING:
     from server.data.model import DataModel
     from server.data.repository import Repositories, Repository
+    from server.mock import Mock
 
 logger = logging.getLogger("charter")
 
@@ -55,7 +57,11 @@ class App:
         (started and stopped by the lifespan), `mounts` (ASGI or WSGI apps by path prefix) and
         `static` (a folder, served where no route matched): each, when not given, is read from
         the handlers package's attribute of that name, if it has one."""
-        self.settings = settings = settings or Settings.from_env(**overrides)
+        settings = settings or Settings.from_env(**overrides)
+        if settings.mock:
+            settings = dataclasses.replace(settings, allow_unbound=True, database_url="sqlite://",
+                                           migrate=True)
+        self.settings = settings
         self.proxies = _settings_checked(settings)
         self.spec: Spec = load_spec(settings.spec)
         self.model: DataModel | None = None
@@ -68,7 +74,9 @@ class App:
             if problems:
                 raise ContractError(problems)
         _log_spec_warnings(self.spec.warnings)
-        handlers, problems = _import_handlers(settings.handlers, settings.allow_unbound)
+        handlers, problems = _import_handlers(settings.handlers, settings.allow_unbound,
+                                              "mocked, as --mock does" if settings.mock
+                                              else "unbound (501), as --allow-unbound allows")
         self.handlers = handlers
         self.validators = SchemaValidators(self.spec.document, self.spec.version)
         self.services: dict[str, Any] = {"settings": settings}
@@ -81,13 +89,27 @@ class App:
                 raise ContractError(problems + more)
             self.services.update(self._open_data(self.model, settings, classes))
             binders.append(DerivedControllers(self.services["repositories"]))
+            if settings.mock:
+                self._seed(self.services["repositories"])
         if handlers is not None and (factory := handlers.services_factory()) is not None:
             self._add_services(factory, settings.handlers)
         security, more, security_warnings = compile_security(
             self.spec, handlers, self.services, allow_unbound=settings.allow_unbound)
         problems += more
+        self.mock: Mock | None = None
+        if settings.mock:
+            from server.mock import Mock
+
+            try:
+                self.mock = Mock(self.spec.document, self.validators)
+            except ModuleNotFoundError as exc:
+                self.close()
+                raise ContractError([f"--mock generates data with hypothesis-jsonschema, which "
+                                     f"is not installed ({exc}): pip install 'charter[mock]'"]
+                                    ) from exc
         operations, more, unbound = compile_operations(
-            self.spec, self.validators, handlers, self.services, settings, binders, security)
+            self.spec, self.validators, handlers, self.services, settings, binders, security,
+            stand_in=self.mock.invoke if self.mock is not None else None)
         problems += more
         try:
             self.validators.build()  # every schema once, shared by the operations reaching it
@@ -96,7 +118,7 @@ class App:
         if problems:
             self.close()
             raise ContractError(problems)
-        for warning in security_warnings:
+        for warning in security_warnings + (self.mock.warnings if self.mock else []):
             logger.warning("%s", warning)
         self.operations: list[Operation] = operations
         self.unbound = unbound
@@ -162,6 +184,17 @@ class App:
         except Exception as exc:
             raise ContractError([f"the database at {settings.database_url} cannot be opened: "
                                  f"{type(exc).__name__}: {exc}"]) from exc
+
+    def _seed(self, repositories: Repositories) -> None:
+        """The mock's database: the entities' examples stored."""
+        from server.data.seeds import seed
+
+        stored, warnings = seed(repositories, self.spec.document)
+        for warning in warnings:
+            logger.warning("%s", warning)
+        if any(stored.values()):
+            logger.info("The mock's database holds the entities' examples: %s.", ", ".join(
+                f"{count} {name}" for name, count in stored.items() if count))
 
     def _add_services(self, factory: Callable[..., Mapping[str, Any]], package: str) -> None:
         """The handlers package's `services(settings)`, or `services(settings, repositories)`
@@ -298,17 +331,17 @@ def _log_spec_warnings(warnings: list[str]) -> None:
             "it is served as it is:", *(f"  - {warning}" for warning in warnings)]))
 
 
-def _import_handlers(package: str, allow_unbound: bool) -> tuple[Handlers | None, list[str]]:
+def _import_handlers(package: str, allow_unbound: bool,
+                     unbound: str) -> tuple[Handlers | None, list[str]]:
     """The handlers package; under `allow_unbound` (spec-first work, nothing written yet) a
-    package that does not exist at all is no problem: every operation is unbound."""
+    package that does not exist at all is no problem: every operation is `unbound`."""
     try:
         return Handlers(package), []
     except Exception as exc:  # a broken handler module is a contract problem, not a crash
         if (allow_unbound and isinstance(exc, ModuleNotFoundError) and exc.name is not None
                 and (package + ".").startswith(exc.name + ".")):
             logger.warning("WARNING: there is no handlers package %r: every operation the data "
-                           "layer does not implement is unbound (501), as --allow-unbound "
-                           "allows.", package)
+                           "layer does not implement is %s.", package, unbound)
             return None, []
         return None, [f"handlers package {package!r} cannot be imported: "
                       f"{type(exc).__name__}: {exc}"]

@@ -43,6 +43,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command == "serve":
         overrides.update(host=args.host, port=args.port, workers=args.workers,
                          reload=True if args.reload else None,
+                         mock=True if args.mock else None,
                          access_log=False if args.no_access_log
                          else None if "CHARTER_ACCESS_LOG" in os.environ else True)
     settings = Settings.from_env(**overrides)
@@ -74,6 +75,11 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--reload", action="store_true",
                        help="restart when a Python file or a spec file changes, each restart checked "
                             "as the first start is (development)")
+    serve.add_argument("--mock", action="store_true",
+                       help="answer the operations nothing implements from the spec (examples, "
+                            "else data generated from the schemas; Prism's Prefer header), and "
+                            "the entities with their real CRUD on an in-memory database seeded "
+                            "from their examples (one worker)")
     serve.add_argument("--no-access-log", action="store_true",
                        help="no line per request on standard output (default: CHARTER_ACCESS_LOG, "
                             "else on)")
@@ -158,6 +164,10 @@ def _serve(settings: Settings, args: argparse.Namespace) -> int:
     if not 1 <= settings.port <= 65535:  # CHARTER_PORT; --port is checked as it is parsed
         _report([f"CHARTER_PORT {settings.port} is not a TCP port (1 to 65535)"])
         return 2
+    if settings.mock and settings.workers > 1:
+        _report([f"--mock keeps its data in memory, one process's: it serves with one worker, "
+                 f"not {settings.workers}"])
+        return 2
     # Fail fast, with the full report, before starting workers.
     app = _imported(args.app) if args.app else _build(settings)
     if app is None:
@@ -180,6 +190,7 @@ def _serve(settings: Settings, args: argparse.Namespace) -> int:
         gc.collect()
         for key, value in {"CHARTER_SPEC": str(settings.spec), "CHARTER_HANDLERS": settings.handlers,
                            "CHARTER_ALLOW_UNBOUND": "1" if settings.allow_unbound else "0",
+                           "CHARTER_MOCK": "1" if settings.mock else "0",
                            "CHARTER_ACCESS_LOG": "1" if settings.access_log else "0"}.items():
             os.environ[key] = value
     # The HTTP protocol bounds each request head (size and time) and body (time); uvicorn bounds connections

@@ -6,7 +6,8 @@
     │   ├── MissingRequiredParameter       MISSING_REQUIRED_PARAMETER
     │   ├── InvalidParameterValue          INVALID_PARAMETER_VALUE
     │   ├── MalformedRequestBody           MALFORMED_REQUEST_BODY
-    │   └── MalformedRequest               MALFORMED_REQUEST
+    │   ├── MalformedRequest               MALFORMED_REQUEST
+    │   └── UnknownPreference              UNKNOWN_PREFERENCE
     ├── Unauthorized                   401 UnauthorizedError
     │   ├── MissingCredentials             MISSING_CREDENTIALS
     │   └── InvalidCredentials             INVALID_CREDENTIALS
@@ -123,6 +124,13 @@ class MalformedRequest(BadRequest):
     HTTP protocol answers it and closes the connection, before any app sees it."""
 
     code = "MALFORMED_REQUEST"
+
+
+class UnknownPreference(BadRequest):
+    """The mock (`charter serve --mock`) cannot answer as the `Prefer` header asks: a status
+    or an example the operation does not document."""
+
+    code = "UNKNOWN_PREFERENCE"
 
 
 class Unauthorized(HttpError):

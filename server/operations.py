@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -143,12 +143,14 @@ def compile_operations(
     settings: Settings,
     binders: Sequence[Binder] = (),
     security: Security | None = None,
+    stand_in: Callable[[str, Mapping[str, Any]], Invoke] | None = None,
 ) -> tuple[list[Operation], list[str], set[str]]:
     """Compile every operation in the spec. Returns `(operations, problems, unbound labels)`.
 
     Each operation is bound by the first of `binders` that answers it (the data layer's derived
     controllers, which leave to the package what a plain handler answers), else by the handlers
-    package, else it is unbound (501 under `allow_unbound`, a problem otherwise).
+    package, else it is unbound: a problem, unless `allow_unbound`, where `stand_in(label,
+    operation)` answers it (the mock's), or else a 501.
     """
     document = spec.document
     dependencies = set(dependencies)
@@ -206,11 +208,13 @@ def compile_operations(
             method=method.upper(),
             path=path,
             operation_id=raw.get("operationId"),
-            target=binding.target if binding else "(unbound: 501)",
+            target=(binding.target if binding else "(mock)" if stand_in is not None
+                    else "(unbound: 501)"),
             parameters=parameter_parser,
             reads_cookies=any(p["in"] == "cookie" for p in parameters),
             body=body_parser,
             invoke=intercepted(binding.invoke if binding
+                               else stand_in(label, raw) if stand_in is not None
                                else _not_implemented(label, raw.get("operationId")),
                                chain, raw.get("operationId"), label),
             interceptors=tuple(interceptor_names),

@@ -58,6 +58,10 @@ class Settings:
     access_log: bool = False
     """One line per request on standard output; `charter serve` turns it on unless this is set."""
     allow_unbound: bool = False
+    mock: bool = False
+    """Answer what nothing implements from the contract (`charter serve --mock`, `server/mock.py`):
+    implies `allow_unbound`, and the entities on an in-memory SQLite database, migrated and
+    seeded from their examples, whatever `database_url` says."""
     cors_enabled: bool = True
     cors_origin: str = "*"
     cors_credentials: bool = False

@@ -18,8 +18,8 @@ PUBLIC = [
     "NotFound", "NotImplementedYet", "PayloadTooLarge", "PreconditionFailed", "Principal",
     "RelationController", "Repositories", "Repository", "Request", "RequestTimeout", "Response",
     "ResponseValidationFailed", "SchemaNotMigrated", "ServiceUnavailable", "Settings",
-    "Unauthorized", "UniqueViolation", "UnprocessableEntity", "UnsupportedMediaType",
-    "UploadFile", "ValidationFailed",
+    "Unauthorized", "UniqueViolation", "UnknownPreference", "UnprocessableEntity",
+    "UnsupportedMediaType", "UploadFile", "ValidationFailed",
 ]
 
 

@@ -204,6 +204,21 @@ def test_an_empty_optional_body_is_none(content_type: str | None) -> None:
     assert parser.parse(content_type, b"") is None
 
 
+def test_an_empty_urlencoded_form_is_the_empty_form_and_is_validated() -> None:
+    # Schemathesis found it on a real-world spec: the empty form misses a required field.
+    form = {"schema": {"type": "object", "required": ["criteria"],
+                       "properties": {"criteria": {"type": "string"}}}}
+    parser = compile_({"content": {"application/x-www-form-urlencoded": form}})
+    with pytest.raises(ValidationFailed):
+        parser.parse("application/x-www-form-urlencoded", b"")
+    assert parser.parse(None, b"") is None  # no Content-Type: no body
+    lax = compile_({"content": {"application/x-www-form-urlencoded": {"schema": {}}}})
+    assert lax.parse("application/x-www-form-urlencoded", b"") == {}
+    # Where no form is documented, an empty body is still no body, never a 415.
+    with pytest.raises(MissingRequiredParameter):
+        JSON_TODO.parse("application/x-www-form-urlencoded", b"")
+
+
 # --- JSON -----------------------------------------------------------------------------------
 
 @pytest.mark.parametrize(("raw", "message"), [

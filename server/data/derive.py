@@ -131,9 +131,13 @@ def derive(document: Mapping[str, Any], entities: Mapping[str, Entity]) -> dict[
 def _add_storage_rules(schema: Any, entity: Entity, document: Mapping[str, Any],
                        limits: Mapping[str, int]) -> None:
     """The entity's own schema (in the derived copy) with what its columns keep, as the derived
-    bodies have it: it is PUT's body, and should not accept what the table refuses."""
+    bodies have it: it is PUT's body, and should not accept what the table refuses. Nor does
+    the table keep a property the schema does not name: where the schema says nothing of
+    others, it says `additionalProperties: false` (LoopBack's strict models)."""
     if not isinstance(schema, dict) or not isinstance(schema.get("properties"), dict):
         return
+    if not {"additionalProperties", "unevaluatedProperties", "patternProperties"} & set(schema):
+        schema["additionalProperties"] = False
     stored = stored_properties(entity, document, limits)
     schema["properties"] = {name: stored.get(name, prop)
                             for name, prop in schema["properties"].items()}

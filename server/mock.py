@@ -5,8 +5,10 @@ answers: their media types, the examples that satisfy their schemas (an example 
 is left out, with a warning naming it), and their headers. A request picks one, as Prism's
 `Prefer` conventions say:
 
-- `Prefer: code=404` answers the response documented for that status (else its range, `4XX`,
-  else `default`); without it, the success response;
+- `Prefer: code=404` answers the response documented for that status; for a status the
+  server answers itself (404, 405, 431, 500, 501; 400, 401, 403, 408, 413, 415 and 422 where
+  they apply), whose error it publishes where the spec documents no such status, that error;
+  else the documented range (`4XX`), else `default`. Without it, the success response;
 - `Prefer: example=cat` answers the example of that name;
 - `Prefer: dynamic=true` answers data generated from the schema, new on each request.
 
@@ -40,11 +42,13 @@ from typing import Any
 import anyio.to_thread
 
 from server.binding import Invoke
-from server.errors import NotImplementedYet, UnknownPreference
+from server.errors import HttpError, NotImplementedYet, UnknownPreference
 from server.jsontext import dump_json
+from server.publish import error_statuses
 from server.refs import deref
 from server.requests import Request
 from server.responses import Response
+from server.security import requirements_of
 from server.types import Schema
 from server.validation import SchemaValidators, Validator
 
@@ -232,14 +236,27 @@ class Mock:
                       self._documented(label, str(code), deref(self.document, raw))
                       for code, raw in responses.items()}
         codes = ", ".join(documented) or "none"
-        method = label.split(" ", 1)[0]
-        gone = next((code for code in ("404", "4XX", "default") if code in documented), None)
+        method, path = label.split(" ", 1)
+        path_item = deref(self.document, (self.document.get("paths") or {}).get(path) or {})
+        # The errors Charter answers itself, and publishes where the spec has no response of
+        # that exact status: the mock answers those as the server does.
+        own = frozenset(str(status) for status in error_statuses(
+            operation, path_item, unbound=True,
+            secured=any(requirements_of(self.document, operation)))) - set(documented)
 
         async def mocked(request: Request, kwargs: dict[str, Any]) -> Response:
             prefer = preferences(request.headers.get("prefer", ""))
             code = prefer.get("code")
-            if code is None and gone is not None and request.path in self.deleted:
-                code = "404"  # what the mock deleted stays deleted, until a PUT makes it again
+            if code is None and method not in ("PUT", "POST") and request.path in self.deleted:
+                # What the mock deleted stays deleted, until a PUT makes it again.
+                if "404" not in documented:
+                    raise _own_error(404, f"{request.path} was deleted.")
+                code = "404"
+            if code in own:
+                raise _own_error(int(code), f"The server's own {code}, as Prefer: code={code} "
+                                            "asks.")
+            if not documented:
+                raise NotImplementedYet(f"{label} documents no response for the mock to give.")
             answer, status = _choose(documented, code, label, codes)
             response = await self._answer(label, answer, status, prefer, request)
             if 200 <= response.status < 300:
@@ -379,10 +396,17 @@ def _choose(documented: Mapping[str, Documented], code: str | None, label: str,
                                 f"it documents {codes}.")
     successes = sorted(code for code in documented if code.startswith("2"))
     chosen = (successes[0] if successes else "default" if "default" in documented
-              else next(iter(documented), None))
-    if chosen is None:  # the spec's validator refuses an operation without responses
-        return Documented("200", (), ()), 200
+              else next(iter(documented)))
     return documented[chosen], documented[chosen].status()
+
+
+def _own_error(status: int, message: str) -> HttpError:
+    """Charter's error of `status` (its class directly under `HttpError`), marked the mock's."""
+    kind = next((kind for kind in HttpError.__subclasses__() if kind.status == status),
+                HttpError)
+    error = kind.__new__(kind)
+    HttpError.__init__(error, message, headers={MOCK_HEADER: "error"})
+    return error
 
 
 def _examples(document: Mapping[str, Any], media: Mapping[str, Any]

@@ -82,6 +82,15 @@ def test_prefer_picks_a_status_its_range_or_refuses(client: Client) -> None:
     assert client.get("/stats", headers={"prefer": "code=abc"}).status_code == 400
 
 
+def test_a_status_the_server_answers_itself_is_its_own_error(client: Client) -> None:
+    # /kinds documents only 200: Charter publishes its own 404 and 500 there, and sends them.
+    response = client.get("/kinds", headers={"prefer": "code=404"})
+    assert response.status_code == 404
+    assert response.json()["error"]["name"] == "NotFoundError"
+    assert response.headers["x-charter-mock"] == "error"
+    assert client.get("/kinds", headers={"prefer": "code=500"}).status_code == 500
+
+
 def test_an_example_that_breaks_its_schema_is_never_sent(
         client: Client, caplog: pytest.LogCaptureFixture) -> None:
     assert ("GET /stats response 200 application/json example 'wrong' does not satisfy its "
@@ -141,6 +150,10 @@ def test_what_the_mock_deleted_stays_deleted_until_it_is_put_again(client: Clien
     assert client.put("/pets/7/photo", content=b"new", headers={"content-type": "text/plain"}
                       ).status_code == 204
     assert client.get("/pets/7/photo").status_code == 200
+    assert client.delete("/pets/7/photo").status_code == 204
+    again = client.delete("/pets/7/photo")  # DELETE documents no 404: the server's own
+    assert again.status_code == 404
+    assert again.json()["error"]["message"] == "/pets/7/photo was deleted."
 
 
 def test_the_request_is_checked_before_the_mock_answers(client: Client) -> None:

@@ -15,7 +15,7 @@ $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip uninstall --quiet --yes swagger-ui-bundle swagger-ui-bundle-v2
-	$(BIN)/pip install --quiet -e '.[dev,bench,mock]'
+	$(BIN)/pip install --quiet -e '.[dev,bench,mock,contract]'
 	touch $(STAMP)
 
 install: $(STAMP)
@@ -36,32 +36,22 @@ test: $(STAMP)
 	$(BIN)/python -m pytest -m "not slow"
 
 # The slow set: the tests marked `slow` (the large real-world spec, schemathesis in the suite,
-# the --reload restart), then the contract from outside: schemathesis's CLI with every check and
-# phase (examples, coverage, fuzzing, stateful) against `charter serve` on a free port and a fresh
-# SQLite database.
-# schemathesis.toml says what the checks expect, and loads the hooks. CONTRACT_SECONDS is the
-# run's budget, which the phases share (coverage alone would take longer); `timeout` backs it.
-# One worker: with two threads, CPython 3.11's `ast` module races (CPython gh-106905), and
-# hypothesis parses lambdas while it describes strategies, so a run could fail on that alone.
-# Then the same against the todo-jwt example, a user's token on every request
-# (tests/contract_todo_jwt.py, examples/todo-jwt/schemathesis.toml), in CONTRACT_JWT_SECONDS.
+# the --reload restart), then the contract from outside, as users run it: `charter contract`,
+# schemathesis's CLI with every check and phase (examples, coverage, fuzzing, stateful), on the
+# example, on the todo-jwt example with a user's token, and with --mock on every real-world spec
+# in ../shared/specs (tests/contract_runs.py). Each run's budget is shared by its phases
+# (coverage alone would take longer). One schemathesis worker: with two threads, CPython 3.11's
+# `ast` module races (CPython gh-106905), and hypothesis parses lambdas while it describes
+# strategies, so a run could fail on that alone.
 CONTRACT_SECONDS ?= 300
 CONTRACT_JWT_SECONDS ?= 150
+CONTRACT_MOCK_SECONDS ?= 30
 CONTRACT_EXAMPLES ?= 25
 test-all: $(STAMP)
 	$(BIN)/python -m pytest -m slow
-	@dir=$$(mktemp -d) && \
-	port=$$($(BIN)/python -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])') && \
-	export DATABASE_URL="sqlite:///$$dir/app.db" CHARTER_RESPONSE_VALIDATION=error && \
-	$(BIN)/charter migrate > "$$dir/migrate.log" && \
-	{ $(BIN)/charter serve --port "$$port" > "$$dir/server.log" 2>&1 & server=$$!; } && \
-	trap 'kill $$server 2>/dev/null; wait $$server 2>/dev/null; rm -rf "$$dir"' EXIT && \
-	timeout $$(($(CONTRACT_SECONDS) + 300)) $(BIN)/st run "http://127.0.0.1:$$port/openapi.json" \
-		--checks all --max-time $(CONTRACT_SECONDS) --max-examples $(CONTRACT_EXAMPLES) \
-		--workers 1 --wait-for-schema 30 --no-color; \
-	status=$$?; [ $$status -eq 0 ] || { echo "--- server log"; tail -n 30 "$$dir/server.log"; }; \
-	exit $$status
-	$(BIN)/python -m tests.contract_todo_jwt $(CONTRACT_JWT_SECONDS) $(CONTRACT_EXAMPLES)
+	CONTRACT_SECONDS=$(CONTRACT_SECONDS) CONTRACT_JWT_SECONDS=$(CONTRACT_JWT_SECONDS) \
+	CONTRACT_MOCK_SECONDS=$(CONTRACT_MOCK_SECONDS) CONTRACT_EXAMPLES=$(CONTRACT_EXAMPLES) \
+	CHARTER_RESPONSE_VALIDATION=error $(BIN)/python -m tests.contract_runs
 
 bench: $(STAMP)
 	$(BIN)/python bench/run.py

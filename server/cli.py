@@ -1,4 +1,4 @@
-"""The command line: `charter serve`, `charter check`, `charter spec` and `charter migrate`."""
+"""The command line: `charter serve`, `check`, `spec`, `migrate`, `stubs` and `contract`."""
 
 from __future__ import annotations
 
@@ -40,15 +40,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     sys.path.insert(0, os.getcwd())  # the handlers package lives beside the spec
     overrides = {"spec": args.spec, "handlers": args.handlers,
                  "allow_unbound": True if args.allow_unbound else None}
+    if args.command in ("serve", "contract"):
+        overrides["mock"] = True if args.mock else None
     if args.command == "serve":
         overrides.update(host=args.host, port=args.port, workers=args.workers,
                          reload=True if args.reload else None,
-                         mock=True if args.mock else None,
                          access_log=False if args.no_access_log
                          else None if "CHARTER_ACCESS_LOG" in os.environ else True)
     settings = Settings.from_env(**overrides)
     command = {"serve": _serve, "check": _check, "spec": _spec, "migrate": _migrate,
-               "stubs": _stubs}[args.command]
+               "stubs": _stubs, "contract": _contract}[args.command]
     return command(settings, args)
 
 
@@ -95,6 +96,29 @@ def _parser() -> argparse.ArgumentParser:
     stubs.add_argument("--examples", action="store_true",
                        help="stubs return the spec's example of the success response, where it "
                             "has one, instead of raising 501")
+    contract = commands.add_parser(
+        "contract", parents=[common],
+        help="run schemathesis against the app, every check and phase, with what Charter knows "
+             "of its contract; non-zero on any failure")
+    contract.add_argument("--url", help="test the server running at this root URL (default: "
+                                        "serve the app on a free local port for the run)")
+    contract.add_argument("--mock", action="store_true", help="serve the app with --mock")
+    contract.add_argument("--header", "-H", action="append", default=[], metavar="NAME:VALUE",
+                          help="a header on every request, e.g. a credential (repeatable; "
+                               "default: CHARTER_CONTRACT_HEADERS, one per line)")
+    contract.add_argument("--auth", "-a", metavar="USER:PASS",
+                          help="basic credentials on every request (default: "
+                               "CHARTER_CONTRACT_AUTH)")
+    contract.add_argument("--junit", type=Path, metavar="FILE", help="write JUnit XML there")
+    contract.add_argument("--max-examples", type=_at_least_one,
+                          help="test cases per operation and phase (schemathesis's default)")
+    contract.add_argument("--max-time", type=_at_least_one, metavar="SECONDS",
+                          help="a time budget for the whole run")
+    contract.add_argument("--seed", type=_integer, help="the seed, to repeat a run")
+    contract.add_argument("--workers", type=_at_least_one, default=1,
+                          help="concurrent test workers (default: 1)")
+    contract.add_argument("--phases", help="some of examples,coverage,fuzzing,stateful "
+                                           "(default: all)")
     migrate = commands.add_parser("migrate", parents=[common],
                                   help="create or upgrade the entities' tables in DATABASE_URL")
     migrate.add_argument("--dry-run", action="store_true", help="say what would change; change nothing")
@@ -282,6 +306,27 @@ def _check(settings: Settings, args: argparse.Namespace) -> int:
         print(f"charter: the database needs `charter migrate`: {'; '.join(pending)}")
     app.close()
     return 0
+
+
+def _contract(settings: Settings, args: argparse.Namespace) -> int:
+    from server.contract import Options, run
+
+    app = _build(settings)
+    if app is None:
+        return 1
+    headers = args.header or [line.strip() for line in os.environ.get(
+        "CHARTER_CONTRACT_HEADERS", "").splitlines() if line.strip()]
+    options = Options(url=args.url, headers=headers,
+                      auth=args.auth or os.environ.get("CHARTER_CONTRACT_AUTH") or None,
+                      junit=args.junit, max_examples=args.max_examples, max_time=args.max_time,
+                      seed=args.seed, workers=args.workers, phases=args.phases, mock=args.mock)
+    serve_args = ["--spec", str(settings.spec), "--handlers", settings.handlers,
+                  *(["--allow-unbound"] if settings.allow_unbound else [])]
+    try:
+        return run(app, options, serve_args)
+    except RuntimeError as exc:
+        _report([f"the app could not be served for the run: {exc}"])
+        return 1
 
 
 def _stubs(settings: Settings, args: argparse.Namespace) -> int:

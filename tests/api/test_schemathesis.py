@@ -6,7 +6,7 @@ configures them (it also drives `make test-all`, the CLI run with every check an
 app runs in-process over ASGI, on a SQLite file of its own.
 
 One rule of the contract is beyond JSON Schema: a `regexp` operand must lie in the portable
-subset of regular expressions. `tests/api/schemathesis_hooks.py` leaves generated filters
+subset of regular expressions. `server/contract_hooks.py` leaves generated filters
 outside it out, for this test and the CLI alike.
 """
 
@@ -21,7 +21,7 @@ import pytest
 import schemathesis
 from hypothesis import HealthCheck, settings
 
-import tests.api.schemathesis_hooks  # noqa: F401  (registers the hook)
+import server.contract_hooks  # noqa: F401  (registers the hooks)
 from server.app import App
 from server.settings import Settings
 

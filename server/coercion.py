@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Callable
+from decimal import Decimal
 from typing import Any
 
 from server.dialect import implied_integer_range, integer_bounds
@@ -325,14 +326,15 @@ def _integer_coercer(schema: Schema) -> Coercer:
     def coerce_integer(raw: Any) -> Any:
         if not isinstance(raw, str):
             return raw
-        if _INTEGER.fullmatch(raw) is None:
+        text = raw if _INTEGER.fullmatch(raw) is not None else _integral(raw, max_digits)
+        if text is None:
             raise CoercionError(raw, "must be integer", info={"type": "integer"})
         format_error = CoercionError(raw, f'must match format "{name}"', code="format",
                                      info={"format": name})
-        negative = raw.startswith("-")
+        negative = text.startswith("-")
         edge = low if negative else high
-        if len(raw.lstrip("+-").lstrip("0")) <= max_digits:
-            value = int(raw)
+        if len(text.lstrip("+-").lstrip("0")) <= max_digits:
+            value = int(text)
         elif edge is None:
             raise format_error
         else:  # a stand-in just past the bound it passes, for the check that names that bound
@@ -343,6 +345,27 @@ def _integer_coercer(schema: Schema) -> Coercer:
         return value
 
     return coerce_integer
+
+
+def _integral(raw: str, max_digits: int) -> str | None:
+    """Decimal text whose value is a whole number (`7.0`, `-2.`, `1e3`: JSON Schema's integers,
+    and LoopBack's, which reads them with `Number`) as integer text; None for any other. A value
+    of more than `max_digits` digits becomes a stand-in of that many digits and one more, never
+    the whole number (`1e999999999` is short text).
+
+    >>> _integral("-75511117.0", 20), _integral("1e3", 20), _integral("1.5", 20)
+    ('-75511117', '1000', None)
+    >>> _integral("9e99", 20)
+    '999999999999999999999'
+    """
+    if _NUMBER.fullmatch(raw) is None:
+        return None
+    value = Decimal(raw)
+    if value != value.to_integral_value():
+        return None
+    if value.adjusted() >= max_digits:
+        return ("-" if value < 0 else "") + "9" * (max_digits + 1)
+    return str(int(value))
 
 
 def _listed_numbers(schema: Schema) -> list[int | float]:

@@ -42,13 +42,31 @@ def test_integers(raw: str, expected: int) -> None:
 
 @pytest.mark.parametrize(
     "raw",
-    ["1.5", "1e3", " 1", "1 ", "", "abc", "0x10", "1_000", "\u0661", "--1", "1.0", "+", "NaN"],
+    ["1.5", "1e-3", " 1", "1 ", "", "abc", "0x10", "1_000", "\u0661", "--1", "1.0.0", "+", "NaN",
+     "Infinity", "1e", "."],
 )
-def test_integers_refuse_anything_but_plain_digits(raw: str) -> None:
+def test_integers_refuse_anything_but_whole_numbers(raw: str) -> None:
     error = refused(raw, INTEGER)
     assert error.detail == {"path": "", "code": "type", "message": "must be integer",
                             "info": {"type": "integer"}}
     assert error.raw == raw
+
+
+@pytest.mark.parametrize(("raw", "expected"), [
+    ("1.0", 1), ("-75511117.0", -75511117), ("1e3", 1000), ("1.234e+3", 1234), ("2.", 2),
+    ("-0.0", 0), ("10e-1", 1)])
+def test_whole_numbers_in_decimal_or_exponent_form_are_integers_as_in_loopback(
+        raw: str, expected: int) -> None:
+    # JSON Schema's integers are numbers with no fraction; LoopBack reads them with `Number`.
+    # Schemathesis sends `-75511117.0` for an integer id.
+    value = coerce(raw, INTEGER, {})
+    assert (value, type(value)) == (expected, int)
+
+
+def test_a_whole_number_past_the_range_in_exponent_form_is_a_format_error_at_once() -> None:
+    error = refused("1e999999999", INTEGER)
+    assert error.detail["code"] == "format"
+    assert refused("-1.234e+30", INT32).detail["info"] == {"format": "int32"}
 
 
 @pytest.mark.parametrize(

@@ -194,11 +194,17 @@ def test_bad_path_parameter_is_400_with_loopback_message() -> None:
         "message": 'Invalid data "abc" for parameter "id".', "code": "INVALID_PARAMETER_VALUE"}}
 
 
-@pytest.mark.parametrize("raw", ["1.5", "1e3", " 1", str(2**63)])
+@pytest.mark.parametrize("raw", ["1.5", "1e-3", " 1", str(2**63), "9.3e18"])
 def test_strict_integers_in_a_path(raw: str) -> None:
     error = invalid(parser({"$ref": "#/components/parameters/IdPath"}), parts(path={"id": raw}))
     assert error.message == f'Invalid data "{raw}" for parameter "id".'
     assert error.details is None
+
+
+def test_whole_numbers_in_exponent_or_decimal_form_are_path_integers_as_in_loopback() -> None:
+    parameter_parser = parser({"$ref": "#/components/parameters/IdPath"})
+    assert parameter_parser.parse(parts(path={"id": "1e3"})) == {"id": 1000}
+    assert parameter_parser.parse(parts(path={"id": "7.0"})) == {"id": 7}
 
 
 def test_schema_failure_names_the_raw_value_and_carries_the_validator_details() -> None:

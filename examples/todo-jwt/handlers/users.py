@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from server import InvalidCredentials, Principal, Repository
+from server import InvalidCredentials, InvalidParameterValue, Principal, Repository
 
 from .passwords import Passwords
 from .tokens import TokenService
@@ -25,7 +25,10 @@ class UserController:
 
     async def login(self, body: dict[str, Any]) -> dict[str, str]:
         """A token for a known email and its password; the same 401 for any mistake."""
-        user = self.users.find_one({"where": {"email": body["email"]}})
+        try:
+            user = self.users.find_one({"where": {"email": body["email"]}})
+        except InvalidParameterValue:  # an email no column can hold (a NUL): no user has it
+            user = None
         # The hash is hidden: only a read of the stored item, which no response carries, has it.
         stored = self.users.stored_by_id(user["id"])["password"] if user is not None else None
         if user is None or not await self.passwords.verify(stored, body["password"]):

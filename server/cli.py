@@ -1,4 +1,5 @@
-"""The command line: `charter serve`, `check`, `spec`, `migrate`, `stubs` and `contract`."""
+"""The command line: `charter serve`, `check`, `spec`, `migrate`, `stubs`, `contract` and
+`new`."""
 
 from __future__ import annotations
 
@@ -38,8 +39,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.print_help()
         return 2
     sys.path.insert(0, os.getcwd())  # the handlers package lives beside the spec
-    overrides = {"spec": args.spec, "handlers": args.handlers,
-                 "allow_unbound": True if args.allow_unbound else None}
+    overrides: dict[str, Any] = {
+        "spec": getattr(args, "spec", None), "handlers": getattr(args, "handlers", None),
+        "allow_unbound": True if getattr(args, "allow_unbound", False) else None}
     if args.command in ("serve", "contract"):
         overrides["mock"] = True if args.mock else None
     if args.command == "serve":
@@ -49,7 +51,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                          else None if "CHARTER_ACCESS_LOG" in os.environ else True)
     settings = Settings.from_env(**overrides)
     command = {"serve": _serve, "check": _check, "spec": _spec, "migrate": _migrate,
-               "stubs": _stubs, "contract": _contract}[args.command]
+               "stubs": _stubs, "contract": _contract, "new": _new}[args.command]
     return command(settings, args)
 
 
@@ -119,6 +121,11 @@ def _parser() -> argparse.ArgumentParser:
                           help="concurrent test workers (default: 1)")
     contract.add_argument("--phases", help="some of examples,coverage,fuzzing,stateful "
                                            "(default: all)")
+    new = commands.add_parser("new", help="create a project that works at once, in a new folder")
+    new.add_argument("name", help="the project's name, and its folder's")
+    new.add_argument("--charter", metavar="REQUIREMENT",
+                     help="how the project depends on Charter (default: the folder this Charter "
+                          "was installed from, else its version)")
     migrate = commands.add_parser("migrate", parents=[common],
                                   help="create or upgrade the entities' tables in DATABASE_URL")
     migrate.add_argument("--dry-run", action="store_true", help="say what would change; change nothing")
@@ -327,6 +334,21 @@ def _contract(settings: Settings, args: argparse.Namespace) -> int:
     except RuntimeError as exc:
         _report([f"the app could not be served for the run: {exc}"])
         return 1
+
+
+def _new(settings: Settings, args: argparse.Namespace) -> int:
+    from server.scaffold import create
+
+    folder = Path(args.name)
+    try:
+        written = create(folder, folder.name, args.charter)
+    except ValueError as exc:
+        _report([str(exc)])
+        return 2
+    print(f"charter: {len(written)} files written in {folder}/. Then:\n"
+          f"  cd {folder}\n  make run      # serves it on http://127.0.0.1:8000/explorer\n"
+          f"  make test     # checks the contract, then runs its tests")
+    return 0
 
 
 def _stubs(settings: Settings, args: argparse.Namespace) -> int:

@@ -43,7 +43,9 @@ def budget(name: str, default: int) -> str:
 def contract(*args: str, env: dict[str, str] | None = None, seconds: str = "60") -> int:
     command = [sys.executable, "-m", "server", "contract", *args,
                "--max-examples", budget("CONTRACT_EXAMPLES", 25), "--max-time", seconds]
-    print("$ charter contract " + " ".join(args), flush=True)
+    shown = [arg.split(":", 1)[0] + ": [Filtered]" if arg.lower().startswith("authorization:")
+             else arg for arg in args]
+    print("$ charter contract " + " ".join(shown), flush=True)
     return subprocess.run(command, cwd=ROOT, env={**os.environ, **(env or {})},
                           timeout=int(seconds) + 300, check=False).returncode
 

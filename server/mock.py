@@ -20,8 +20,9 @@ answer says where it came from in `X-Charter-Mock` (`example=cat`, `example`, `g
 `generated; dynamic`).
 
 A path a mocked DELETE answered with success is gone: its operations answer their documented
-404 from then on, until a PUT or POST to that path succeeds (the contract's `use_after_free`
-rule, which a mock without memory breaks).
+404 from then on, until a PUT to it, or a POST to it or to its collection, succeeds (the
+contract's `use_after_free` rule, which a mock without memory breaks; a mock's new member may
+well have a deleted one's id).
 
 The request itself is checked first, as for any operation: routing, security, parameters and
 body. Operations with handlers (mixed mode) and the entities' derived operations (real CRUD, on
@@ -45,7 +46,7 @@ from server.binding import Invoke
 from server.errors import HttpError, NotImplementedYet, UnknownPreference
 from server.jsontext import dump_json
 from server.publish import error_statuses
-from server.refs import deref
+from server.refs import deref, escape, resolve_pointer
 from server.requests import Request
 from server.responses import Response
 from server.security import requirements_of
@@ -198,23 +199,82 @@ class Generator:
 
 
 def tidied(schema: Any) -> Any:
-    """`schema` with `additionalProperties: false` wherever an object names its properties and
-    says nothing of others: what generated data should look like, not all that it may.
+    """`schema` (a standalone JSON Schema, its `$ref`s local) with `additionalProperties: false`
+    wherever an object names its properties and says nothing of others: what generated data
+    should look like, not all that it may. An `allOf`'s members (and what their `$ref`s name)
+    are left as they are, since each would refuse the others' properties; the object holding
+    the `allOf` names them all instead.
 
     >>> tidied({"type": "object", "properties": {"a": {"type": "object", "properties": {}}}})
     ... # doctest: +NORMALIZE_WHITESPACE
     {'type': 'object', 'properties': {'a': {'type': 'object', 'properties': {},
      'additionalProperties': False}}, 'additionalProperties': False}
+    >>> tidied({"$defs": {"A": {"properties": {"a": {}}}},
+    ...         "allOf": [{"$ref": "#/$defs/A"}, {"properties": {"b": {}}}]})
+    ... # doctest: +NORMALIZE_WHITESPACE
+    {'$defs': {'A': {'properties': {'a': {}}}}, 'allOf': [{'$ref': '#/$defs/A'},
+     {'properties': {'b': {}}}], 'properties': {'a': True, 'b': True},
+     'additionalProperties': False}
     """
-    if isinstance(schema, list):
-        return [tidied(item) for item in schema]
-    if not isinstance(schema, dict):
-        return schema
-    made = {key: tidied(value) for key, value in schema.items()}
-    if ("properties" in made and isinstance(made["properties"], dict)
-            and not {"additionalProperties", "patternProperties", "unevaluatedProperties"} & set(made)):
+    composed: set[str] = set()
+    _composed_targets(schema, composed)
+    return _tidy(schema, schema, composed, "", member=False)
+
+
+_OTHERS = frozenset({"additionalProperties", "patternProperties", "unevaluatedProperties"})
+
+
+def _composed_targets(node: Any, found: set[str]) -> None:
+    """The pointers that `allOf` members `$ref`."""
+    if isinstance(node, list):
+        for item in node:
+            _composed_targets(item, found)
+    elif isinstance(node, dict):
+        for member in node.get("allOf") or []:
+            if isinstance(member, dict) and isinstance(member.get("$ref"), str):
+                found.add(member["$ref"].removeprefix("#"))
+        for value in node.values():
+            _composed_targets(value, found)
+
+
+def _tidy(node: Any, root: Any, composed: set[str], at: str, *, member: bool) -> Any:
+    if isinstance(node, list):
+        return [_tidy(item, root, composed, f"{at}/{index}", member=member)
+                for index, item in enumerate(node)]
+    if not isinstance(node, dict):
+        return node
+    made = {key: _tidy(value, root, composed, f"{at}/{escape(key)}", member=key == "allOf")
+            for key, value in node.items()}
+    if member or at in composed or _OTHERS & set(made):
+        return made
+    names = _property_names(made, root)
+    if names is not None and ("properties" in made or "allOf" in made):
+        if "allOf" in made:
+            made["properties"] = {**dict.fromkeys(names, True), **(made.get("properties") or {})}
         made["additionalProperties"] = False
     return made
+
+
+def _property_names(node: dict[str, Any], root: Any) -> list[str] | None:
+    """The properties an object schema names, its `allOf` members' too; None where a member
+    allows others (then nothing is tidied there)."""
+    names = list(node.get("properties") or {})
+    for member in node.get("allOf") or []:
+        if isinstance(member, dict) and isinstance(member.get("$ref"), str):
+            try:
+                member = resolve_pointer(root, member["$ref"].removeprefix("#"))
+            except (KeyError, IndexError, ValueError, TypeError):
+                return None
+        if not isinstance(member, dict) or (_OTHERS & set(member)
+                                            and member.get("additionalProperties") is not False):
+            return None
+        if "allOf" in member:
+            more = _property_names(member, root)
+            if more is None:
+                return None
+            names += more
+        names += [name for name in member.get("properties") or {} if name not in names]
+    return names
 
 
 class Mock:
@@ -270,8 +330,12 @@ class Mock:
             self.deleted[path] = None
             if len(self.deleted) > MAX_DELETED:
                 self.deleted.popitem(last=False)
-        elif method in ("PUT", "POST"):
+        elif method == "PUT":
             self.deleted.pop(path, None)
+        elif method == "POST":  # a collection's new member may take any name: even a deleted one
+            prefix = path.rstrip("/") + "/"
+            for gone in [gone for gone in self.deleted if gone == path or gone.startswith(prefix)]:
+                del self.deleted[gone]
 
     def _documented(self, label: str, code: str, response: Mapping[str, Any]) -> Documented:
         contents = []

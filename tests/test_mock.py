@@ -154,6 +154,9 @@ def test_what_the_mock_deleted_stays_deleted_until_it_is_put_again(client: Clien
     again = client.delete("/pets/7/photo")  # DELETE documents no 404: the server's own
     assert again.status_code == 404
     assert again.json()["error"]["message"] == "/pets/7/photo was deleted."
+    placed = client.post("/orders", json={"petId": 1, "quantity": 1}, headers=BEARER)
+    assert placed.status_code == 201
+    assert client.get("/pets/7/photo").status_code == 404  # another collection's POST
 
 
 def test_the_request_is_checked_before_the_mock_answers(client: Client) -> None:

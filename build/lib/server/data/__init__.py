@@ -1,0 +1,1 @@
+"""Data: entities declared in the spec, their tables, repositories, filters and relations."""

@@ -290,10 +290,13 @@ BROKEN_REF_REPORT = [
 ]
 
 
-def test_a_broken_contract_exits_non_zero_without_a_traceback() -> None:
+@pytest.mark.parametrize("command", [["check"], ["serve", "--mock"], ["contract"],
+                                     ["contract", "--mock"], ["stubs"]],
+                         ids=" ".join)
+def test_a_broken_contract_exits_non_zero_without_a_traceback(command: list[str]) -> None:
     spec = ROOT / "tests" / "fixtures" / "specs" / "broken_ref"
     result = subprocess.run(
-        [sys.executable, "-m", "server", "check", "--spec", str(spec)],
+        [sys.executable, "-m", "server", *command, "--spec", str(spec)],
         capture_output=True, text=True, timeout=60, cwd=ROOT, check=False)
     assert result.returncode == 1
     assert "Traceback" not in result.stderr

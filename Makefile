@@ -45,7 +45,7 @@ test: $(STAMP)
 # strategies, so a run could fail on that alone.
 CONTRACT_SECONDS ?= 300
 CONTRACT_JWT_SECONDS ?= 150
-CONTRACT_MOCK_SECONDS ?= 30
+CONTRACT_MOCK_SECONDS ?= 20
 CONTRACT_EXAMPLES ?= 25
 test-all: $(STAMP)
 	$(BIN)/python -m pytest -m slow

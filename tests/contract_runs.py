@@ -78,7 +78,7 @@ def corpus() -> int:
     failed = 0
     for name in MOCKED:
         failed |= contract("--mock", "--spec", str(CORPUS / name), "--handlers",
-                           "no_handlers_at_all", seconds=budget("CONTRACT_MOCK_SECONDS", 30))
+                           "no_handlers_at_all", seconds=budget("CONTRACT_MOCK_SECONDS", 20))
     return failed
 
 

@@ -60,8 +60,11 @@ MOCK_HEADER = "x-charter-mock"
 """The response header that says an answer is the mock's, and where it came from."""
 
 BATCH = 24
-"""Values generated at once: a static answer is chosen among them; `dynamic=true` answers take
-them in turn, and another batch is generated when they are used up."""
+"""Values generated at once for `dynamic=true` answers, taken in turn; another batch is
+generated when they are used up."""
+
+STATIC_BATCH = 8
+"""Values generated for a static answer, chosen among them: few, for the first answer waits."""
 
 MAX_DELETED = 10_000
 """The most deleted paths the mock remembers; beyond, the oldest is forgotten."""
@@ -145,7 +148,8 @@ class Generator:
                      accept: Callable[[Any], bool] | None = None) -> Any:
         """The same value for `key` every time, and on every start."""
         if key not in self._static:
-            batch = await self._generate(schema, validator, accept, derandomize=True)
+            batch = await self._generate(schema, validator, accept, STATIC_BATCH,
+                                         derandomize=True)
             # Hypothesis starts from the simplest values ([] and ""): the median by size is a
             # more telling example of the schema.
             self._static[key] = sorted(batch, key=lambda value: len(dump_json(value)))[
@@ -157,19 +161,21 @@ class Generator:
         """Another value for `key` each time."""
         pool = self._pools.get(key)
         if not pool:
-            pool = self._pools[key] = await self._generate(schema, validator, accept,
+            pool = self._pools[key] = await self._generate(schema, validator, accept, BATCH,
                                                            derandomize=False)
             random.shuffle(pool)
         return pool.pop()
 
     async def _generate(self, schema: Schema, validator: Validator | None,
-                        accept: Callable[[Any], bool] | None, *, derandomize: bool) -> list[Any]:
+                        accept: Callable[[Any], bool] | None, count: int, *,
+                        derandomize: bool) -> list[Any]:
         json_schema = self._validators.json_schema(schema, "response")
-        return await anyio.to_thread.run_sync(self._draw, json_schema, validator, accept,
+        return await anyio.to_thread.run_sync(self._draw, json_schema, validator, accept, count,
                                               derandomize)
 
     def _draw(self, json_schema: Schema, validator: Validator | None,
-              accept: Callable[[Any], bool] | None, derandomize: bool) -> list[Any]:
+              accept: Callable[[Any], bool] | None, count: int,
+              derandomize: bool) -> list[Any]:
         from hypothesis import HealthCheck, Phase, given, settings
 
         drawn: list[Any] = []
@@ -178,15 +184,18 @@ class Generator:
         # does not name. Where the schema needs more, the whole of what it allows.
         for schema, codec in ((tidied(json_schema), "ascii"), (json_schema, "utf-8")):
 
-            def keep(value: Any, plausible: bool = codec == "ascii") -> bool:
+            def keep(value: Any) -> bool:
                 return ((validator is None or validator.is_valid(value))
-                        and (accept is None or accept(value))
-                        and (not plausible or _printable(value)))
+                        and (accept is None or accept(value)))
 
-            @settings(max_examples=BATCH, database=None, deadline=None, derandomize=derandomize,
+            strategy = self._from_schema(schema, allow_x00=False, codec=codec)
+            if codec == "ascii":  # control characters made letters, then checked again
+                strategy = strategy.map(_printed)
+
+            @settings(max_examples=count, database=None, deadline=None, derandomize=derandomize,
                       phases=[Phase.generate], suppress_health_check=list(HealthCheck),
                       print_blob=False)
-            @given(self._from_schema(schema, allow_x00=False, codec=codec).filter(keep))
+            @given(strategy.filter(keep))
             def draw(value: Any) -> None:
                 drawn.append(value)
 
@@ -557,15 +566,22 @@ def _composed(document: Mapping[str, Any], schema: Any, seen: set[int]) -> Any:
     return _NOTHING
 
 
-def _printable(value: Any) -> bool:
-    """No control characters in any text of a value, keys included."""
+def _printed(value: Any) -> Any:
+    """A value with each ASCII control character in its text (keys too) made a letter.
+
+    >>> _printed({"a\x01": ["\x1fb"]})
+    {'ab': ['fb']}
+    """
     if isinstance(value, str):
-        return value.isprintable()
+        return value.translate(_LETTERS)
     if isinstance(value, list):
-        return all(_printable(item) for item in value)
+        return [_printed(item) for item in value]
     if isinstance(value, dict):
-        return all(_printable(key) and _printable(item) for key, item in value.items())
-    return True
+        return {_printed(key): _printed(item) for key, item in value.items()}
+    return value
+
+
+_LETTERS = {code: ord("a") + code % 26 for code in [*range(32), 127]}
 
 
 def _is_text(value: Any) -> bool:

@@ -1,5 +1,5 @@
-"""The command line: `charter serve`, `check`, `spec`, `migrate`, `stubs`, `contract` and
-`new`."""
+"""The command line: `charter serve`, `check`, `spec`, `migrate`, `stubs`, `contract`, `new`
+and `diff`."""
 
 from __future__ import annotations
 
@@ -51,7 +51,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                          else None if "CHARTER_ACCESS_LOG" in os.environ else True)
     settings = Settings.from_env(**overrides)
     command = {"serve": _serve, "check": _check, "spec": _spec, "migrate": _migrate,
-               "stubs": _stubs, "contract": _contract, "new": _new}[args.command]
+               "stubs": _stubs, "contract": _contract, "new": _new, "diff": _diff}[args.command]
     return command(settings, args)
 
 
@@ -121,6 +121,11 @@ def _parser() -> argparse.ArgumentParser:
                           help="concurrent test workers (default: 1)")
     contract.add_argument("--phases", help="some of examples,coverage,fuzzing,stateful "
                                            "(default: all)")
+    diff = commands.add_parser(
+        "diff", help="what a spec change breaks for existing clients, as a table; exit status 1 "
+                     "on a breaking change (for CI)")
+    diff.add_argument("old", type=Path, help="the spec clients were written against (file or folder)")
+    diff.add_argument("new", type=Path, help="the changed spec")
     new = commands.add_parser("new", help="create a project that works at once, in a new folder")
     new.add_argument("name", help="the project's name, and its folder's")
     new.add_argument("--charter", metavar="REQUIREMENT",
@@ -182,9 +187,9 @@ def _imported(target: str) -> App | None:
     return app
 
 
-def _report(problems: list[str]) -> None:
+def _report(problems: list[str], cannot: str = "start") -> None:
     noun = "problem" if len(problems) == 1 else "problems"
-    print(f"charter: cannot start, {len(problems)} {noun}:", file=sys.stderr)
+    print(f"charter: cannot {cannot}, {len(problems)} {noun}:", file=sys.stderr)
     for problem in problems:
         print(f"  - {problem}", file=sys.stderr)
 
@@ -334,6 +339,21 @@ def _contract(settings: Settings, args: argparse.Namespace) -> int:
     except RuntimeError as exc:
         _report([f"the app could not be served for the run: {exc}"])
         return 1
+
+
+def _diff(settings: Settings, args: argparse.Namespace) -> int:
+    from server.diff import compare, read, table
+
+    specs = []
+    for which, path in (("OLD", args.old), ("NEW", args.new)):
+        try:
+            specs.append(read(path))
+        except ContractError as exc:
+            _report([f"{which} ({path}): {problem}" for problem in exc.problems], "compare")
+            return 2
+    changes = compare(*specs)
+    sys.stdout.write(table(changes))
+    return 1 if any(change.level == "breaking" for change in changes) else 0
 
 
 def _new(settings: Settings, args: argparse.Namespace) -> int:

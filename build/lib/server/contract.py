@@ -80,10 +80,12 @@ def plan(app: App) -> Plan:
     'hooks = "server.contract_hooks"...'
     """
     # No cache: each run starts from a fresh database, where what an earlier run kept would
-    # name rows that are gone. The stateful phase follows the links the spec publishes (the
-    # derived operations publish theirs) and Location headers, not links guessed from names.
-    lines = ['hooks = "server.contract_hooks"', "", "[cache]", "enabled = false", "",
-             "[phases.stateful.inference]", 'algorithms = ["location-headers"]']
+    # name rows that are gone. Where the published document has links (the derived operations
+    # publish theirs), the stateful phase follows them and Location headers, not links guessed
+    # from names; without any, schemathesis infers them as it does by default.
+    lines = ['hooks = "server.contract_hooks"', "", "[cache]", "enabled = false"]
+    if _has_links(app.publisher.document):
+        lines += ["", "[phases.stateful.inference]", 'algorithms = ["location-headers"]']
     unchecked: list[str] = []
     silent: list[str] = []
     for operation in app.operations:
@@ -211,6 +213,13 @@ def _errors(app: App, operation: Operation) -> list[int]:
     statuses = {int(code) for code in published.get("responses") or {}
                 if str(code).isdigit() and 400 <= int(code) < 500}
     return sorted(statuses - REFUSALS - {401, 403, 404, 409, 429})
+
+
+def _has_links(document: dict[str, Any]) -> bool:
+    return any(isinstance(response, dict) and response.get("links")
+               for item in (document.get("paths") or {}).values() if isinstance(item, dict)
+               for operation in item.values() if isinstance(operation, dict)
+               for response in (operation.get("responses") or {}).values())
 
 
 def _documented(app: App, operation: Operation) -> bool:

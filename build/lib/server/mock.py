@@ -12,16 +12,18 @@ is left out, with a warning naming it), and their headers. A request picks one, 
 - `Prefer: example=cat` answers the example of that name;
 - `Prefer: dynamic=true` answers data generated from the schema, new on each request.
 
-Otherwise the answer is the response's first example, or else data generated from its schema
-once (derandomized: the same on every start) and kept. Generated data comes from
+Otherwise the answer is the response's first example, or else one composed of its schema's
+parts' examples, defaults and enums where that satisfies it (as Prism does), or else data
+generated from its schema once (derandomized: the same on every start) and kept. Generated data comes from
 hypothesis-jsonschema, filtered by the same validator that checks the operation's responses,
 so whatever the mock sends satisfies the contract; where no value does, it answers 501. The
-answer says where it came from in `X-Charter-Mock` (`example=cat`, `example`, `generated`,
-`generated; dynamic`).
+answer says where it came from in `X-Charter-Mock` (`example=cat`, `example`, `composed`,
+`generated`, `generated; dynamic`; `error` for the server's own).
 
 A path a mocked DELETE answered with success is gone: its operations answer their documented
-404 from then on, until a PUT or POST to that path succeeds (the contract's `use_after_free`
-rule, which a mock without memory breaks).
+404 from then on, until a PUT to it, or a POST to it or to its collection, succeeds (the
+contract's `use_after_free` rule, which a mock without memory breaks; a mock's new member may
+well have a deleted one's id).
 
 The request itself is checked first, as for any operation: routing, security, parameters and
 body. Operations with handlers (mixed mode) and the entities' derived operations (real CRUD, on
@@ -45,7 +47,7 @@ from server.binding import Invoke
 from server.errors import HttpError, NotImplementedYet, UnknownPreference
 from server.jsontext import dump_json
 from server.publish import error_statuses
-from server.refs import deref
+from server.refs import deref, escape, resolve_pointer
 from server.requests import Request
 from server.responses import Response
 from server.security import requirements_of
@@ -78,6 +80,9 @@ class Content:
     validator: Validator | None
     left_out: tuple[str, ...] = ()
     """The names of the examples that do not satisfy the schema."""
+    composed: Any = None
+    """Without examples: one composed of the schema's parts' (`_NOTHING` when there is none that
+    satisfies the schema), as Prism does."""
 
     @property
     def is_json(self) -> bool:
@@ -167,15 +172,16 @@ class Generator:
               accept: Callable[[Any], bool] | None, derandomize: bool) -> list[Any]:
         from hypothesis import HealthCheck, Phase, given, settings
 
-        def keep(value: Any) -> bool:
-            return ((validator is None or validator.is_valid(value))
-                    and (accept is None or accept(value)))
-
         drawn: list[Any] = []
         failure: Exception | None = None
-        # Plausible data first: ASCII text, and objects without properties the schema does not
-        # name. Where the schema needs more, the whole of what it allows.
+        # Plausible data first: printable ASCII text, and objects without properties the schema
+        # does not name. Where the schema needs more, the whole of what it allows.
         for schema, codec in ((tidied(json_schema), "ascii"), (json_schema, "utf-8")):
+
+            def keep(value: Any, plausible: bool = codec == "ascii") -> bool:
+                return ((validator is None or validator.is_valid(value))
+                        and (accept is None or accept(value))
+                        and (not plausible or _printable(value)))
 
             @settings(max_examples=BATCH, database=None, deadline=None, derandomize=derandomize,
                       phases=[Phase.generate], suppress_health_check=list(HealthCheck),
@@ -198,23 +204,82 @@ class Generator:
 
 
 def tidied(schema: Any) -> Any:
-    """`schema` with `additionalProperties: false` wherever an object names its properties and
-    says nothing of others: what generated data should look like, not all that it may.
+    """`schema` (a standalone JSON Schema, its `$ref`s local) with `additionalProperties: false`
+    wherever an object names its properties and says nothing of others: what generated data
+    should look like, not all that it may. An `allOf`'s members (and what their `$ref`s name)
+    are left as they are, since each would refuse the others' properties; the object holding
+    the `allOf` names them all instead.
 
     >>> tidied({"type": "object", "properties": {"a": {"type": "object", "properties": {}}}})
     ... # doctest: +NORMALIZE_WHITESPACE
     {'type': 'object', 'properties': {'a': {'type': 'object', 'properties': {},
      'additionalProperties': False}}, 'additionalProperties': False}
+    >>> tidied({"$defs": {"A": {"properties": {"a": {}}}},
+    ...         "allOf": [{"$ref": "#/$defs/A"}, {"properties": {"b": {}}}]})
+    ... # doctest: +NORMALIZE_WHITESPACE
+    {'$defs': {'A': {'properties': {'a': {}}}}, 'allOf': [{'$ref': '#/$defs/A'},
+     {'properties': {'b': {}}}], 'properties': {'a': True, 'b': True},
+     'additionalProperties': False}
     """
-    if isinstance(schema, list):
-        return [tidied(item) for item in schema]
-    if not isinstance(schema, dict):
-        return schema
-    made = {key: tidied(value) for key, value in schema.items()}
-    if ("properties" in made and isinstance(made["properties"], dict)
-            and not {"additionalProperties", "patternProperties", "unevaluatedProperties"} & set(made)):
+    composed: set[str] = set()
+    _composed_targets(schema, composed)
+    return _tidy(schema, schema, composed, "", member=False)
+
+
+_OTHERS = frozenset({"additionalProperties", "patternProperties", "unevaluatedProperties"})
+
+
+def _composed_targets(node: Any, found: set[str]) -> None:
+    """The pointers that `allOf` members `$ref`."""
+    if isinstance(node, list):
+        for item in node:
+            _composed_targets(item, found)
+    elif isinstance(node, dict):
+        for member in node.get("allOf") or []:
+            if isinstance(member, dict) and isinstance(member.get("$ref"), str):
+                found.add(member["$ref"].removeprefix("#"))
+        for value in node.values():
+            _composed_targets(value, found)
+
+
+def _tidy(node: Any, root: Any, composed: set[str], at: str, *, member: bool) -> Any:
+    if isinstance(node, list):
+        return [_tidy(item, root, composed, f"{at}/{index}", member=member)
+                for index, item in enumerate(node)]
+    if not isinstance(node, dict):
+        return node
+    made = {key: _tidy(value, root, composed, f"{at}/{escape(key)}", member=key == "allOf")
+            for key, value in node.items()}
+    if member or at in composed or _OTHERS & set(made):
+        return made
+    names = _property_names(made, root)
+    if names is not None and ("properties" in made or "allOf" in made):
+        if "allOf" in made:
+            made["properties"] = {**dict.fromkeys(names, True), **(made.get("properties") or {})}
         made["additionalProperties"] = False
     return made
+
+
+def _property_names(node: dict[str, Any], root: Any) -> list[str] | None:
+    """The properties an object schema names, its `allOf` members' too; None where a member
+    allows others (then nothing is tidied there)."""
+    names = list(node.get("properties") or {})
+    for member in node.get("allOf") or []:
+        if isinstance(member, dict) and isinstance(member.get("$ref"), str):
+            try:
+                member = resolve_pointer(root, member["$ref"].removeprefix("#"))
+            except (KeyError, IndexError, ValueError, TypeError):
+                return None
+        if not isinstance(member, dict) or (_OTHERS & set(member)
+                                            and member.get("additionalProperties") is not False):
+            return None
+        if "allOf" in member:
+            more = _property_names(member, root)
+            if more is None:
+                return None
+            names += more
+        names += [name for name in member.get("properties") or {} if name not in names]
+    return names
 
 
 class Mock:
@@ -270,8 +335,12 @@ class Mock:
             self.deleted[path] = None
             if len(self.deleted) > MAX_DELETED:
                 self.deleted.popitem(last=False)
-        elif method in ("PUT", "POST"):
+        elif method == "PUT":
             self.deleted.pop(path, None)
+        elif method == "POST":  # a collection's new member may take any name: even a deleted one
+            prefix = path.rstrip("/") + "/"
+            for gone in [gone for gone in self.deleted if gone == path or gone.startswith(prefix)]:
+                del self.deleted[gone]
 
     def _documented(self, label: str, code: str, response: Mapping[str, Any]) -> Documented:
         contents = []
@@ -291,8 +360,13 @@ class Mock:
                 self.warnings.append(f"{label} response {code} {media_type} example"
                                      + (f" {name!r}" if name is not None else "")
                                      + f" {fault}; the mock leaves it out")
+            composed = _NOTHING
+            if not examples and schema is not None and validator is not None:
+                composed = _composed(self.document, schema, set())
+                if composed is not _NOTHING and not validator.is_valid(composed):
+                    composed = _NOTHING
             contents.append(Content(media_type, tuple(examples), schema, validator,
-                                    tuple(left_out)))
+                                    tuple(left_out), composed))
         headers = []
         for name, raw in (response.get("headers") or {}).items():
             header = deref(self.document, raw)
@@ -361,6 +435,8 @@ class Mock:
         if name is not None:
             return next(value for found, value in content.examples if found == name), \
                 f"example={name}"
+        if not dynamic and not content.examples and content.composed is not _NOTHING:
+            return content.composed, "composed"
         if content.schema is not None and (dynamic or not content.examples):
             accept = None if content.is_json else _is_text
             if dynamic:
@@ -440,6 +516,56 @@ def _acceptable(contents: tuple[Content, ...], accept: str) -> tuple[Content, ..
                    for r in ranges)
 
     return tuple(content for content in contents if accepted(content.media_type)) or contents
+
+
+def _composed(document: Mapping[str, Any], schema: Any, seen: set[int]) -> Any:
+    """A value built from a schema's own `example`s, `default`s and first `enum` values, its
+    properties' and items' too, as Prism builds one; `_NOTHING` where a required part has none.
+
+    >>> _composed({}, {"type": "object", "required": ["a"], "properties": {
+    ...     "a": {"type": "string", "example": "x"}, "b": {"type": "integer"}}}, set())
+    {'a': 'x'}
+    """
+    schema = deref(document, schema)
+    if not isinstance(schema, Mapping) or id(schema) in seen:
+        return _NOTHING
+    for key in ("example", "default"):
+        if key in schema:
+            return schema[key]
+    if isinstance(schema.get("examples"), list) and schema["examples"]:
+        return schema["examples"][0]
+    if isinstance(schema.get("enum"), list) and schema["enum"]:
+        return schema["enum"][0]
+    seen = seen | {id(schema)}
+    members = schema.get("allOf") or []
+    if isinstance(schema.get("properties"), Mapping) or members:
+        made: dict[str, Any] = {}
+        required: set[str] = set(schema.get("required") or [])
+        for member in [schema, *members]:
+            member = deref(document, member)
+            if not isinstance(member, Mapping):
+                return _NOTHING
+            required |= set(member.get("required") or [])
+            for name, part in (member.get("properties") or {}).items():
+                value = _composed(document, part, seen)
+                if value is not _NOTHING:
+                    made.setdefault(name, value)
+        return made if made and required <= set(made) else _NOTHING
+    if "items" in schema:
+        item = _composed(document, schema["items"], seen)
+        return [item] if item is not _NOTHING else _NOTHING
+    return _NOTHING
+
+
+def _printable(value: Any) -> bool:
+    """No control characters in any text of a value, keys included."""
+    if isinstance(value, str):
+        return value.isprintable()
+    if isinstance(value, list):
+        return all(_printable(item) for item in value)
+    if isinstance(value, dict):
+        return all(_printable(key) and _printable(item) for key, item in value.items())
+    return True
 
 
 def _is_text(value: Any) -> bool:

@@ -170,15 +170,7 @@ class _Operation:
         where = f"{self.label} body"
         if new.get("required") and not old.get("required"):
             yield Change("request-body-required", where, "was optional" if old else "new")
-        old_content, new_content = old.get("content") or {}, new.get("content") or {}
-        for media_type, media in old_content.items():
-            if media_type not in new_content:
-                yield Change("request-media-type-removed", where, media_type)
-            elif isinstance(media, Mapping) and "schema" in media:
-                new_media = new_content[media_type]
-                if isinstance(new_media, Mapping) and "schema" in new_media:
-                    yield from _Schemas(self.old, self.new, where, "request").compare(
-                        media["schema"], new_media["schema"])
+        yield from self._content(old, new, where, "request")
 
     def _responses(self) -> Iterator[Change]:
         old_status = _success(self.operation)
@@ -191,16 +183,21 @@ class _Operation:
             return
         old = deref(self.old, (self.operation.get("responses") or {})[old_status])
         new = deref(self.new, (self.new_operation.get("responses") or {})[old_status])
-        where = f"{self.label} response {old_status}"
+        yield from self._content(old, new, f"{self.label} response {old_status}", "response")
+
+    def _content(self, old: Mapping[str, Any], new: Mapping[str, Any], where: str,
+                 direction: Literal["request", "response"]) -> Iterator[Change]:
+        """A body's or a response's media types: each of OLD's still there, its schema
+        compared."""
         new_content = new.get("content") or {}
         for media_type, media in (old.get("content") or {}).items():
-            if media_type not in new_content:
-                yield Change("response-media-type-removed", where, media_type)
-            elif isinstance(media, Mapping) and "schema" in media:
-                new_media = new_content[media_type]
-                if isinstance(new_media, Mapping) and "schema" in new_media:
-                    yield from _Schemas(self.old, self.new, where, "response").compare(
-                        media["schema"], new_media["schema"])
+            new_media = new_content.get(media_type)
+            if new_media is None:
+                yield Change(f"{direction}-media-type-removed", where, media_type)
+            elif (isinstance(media, Mapping) and "schema" in media
+                    and isinstance(new_media, Mapping) and "schema" in new_media):
+                yield from _Schemas(self.old, self.new, where, direction).compare(
+                    media["schema"], new_media["schema"])
 
     def _security(self) -> Iterator[Change]:
         old = _alternatives(requirements_of(self.old, self.operation))

@@ -1,1 +1,0 @@
-"""Data: entities declared in the spec, their tables, repositories, filters and relations."""

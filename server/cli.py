@@ -323,7 +323,9 @@ def _check(settings: Settings, args: argparse.Namespace) -> int:
 def _contract(settings: Settings, args: argparse.Namespace) -> int:
     from server.contract import Options, run
 
-    app = _build(settings)
+    # Built here only for what it knows of its contract: on a database of its own, in memory,
+    # whatever DATABASE_URL says (the server under test keeps its own).
+    app = _build(dataclasses.replace(settings, database_url="sqlite://", migrate=True))
     if app is None:
         return 1
     headers = args.header or [line.strip() for line in os.environ.get(

@@ -230,36 +230,36 @@ def tidied(schema: Any) -> Any:
      {'properties': {'b': {}}}], 'properties': {'a': True, 'b': True},
      'additionalProperties': False}
     """
-    composed: set[str] = set()
-    _composed_targets(schema, composed)
-    return _tidy(schema, schema, composed, "", member=False)
+    targets: set[str] = set()
+    _member_targets(schema, targets)
+    return _tidy(schema, schema, targets, "", member=False)
 
 
 _OTHERS = frozenset({"additionalProperties", "patternProperties", "unevaluatedProperties"})
 
 
-def _composed_targets(node: Any, found: set[str]) -> None:
+def _member_targets(node: Any, found: set[str]) -> None:
     """The pointers that `allOf` members `$ref`."""
     if isinstance(node, list):
         for item in node:
-            _composed_targets(item, found)
+            _member_targets(item, found)
     elif isinstance(node, dict):
         for member in node.get("allOf") or []:
             if isinstance(member, dict) and isinstance(member.get("$ref"), str):
                 found.add(member["$ref"].removeprefix("#"))
         for value in node.values():
-            _composed_targets(value, found)
+            _member_targets(value, found)
 
 
-def _tidy(node: Any, root: Any, composed: set[str], at: str, *, member: bool) -> Any:
+def _tidy(node: Any, root: Any, targets: set[str], at: str, *, member: bool) -> Any:
     if isinstance(node, list):
-        return [_tidy(item, root, composed, f"{at}/{index}", member=member)
+        return [_tidy(item, root, targets, f"{at}/{index}", member=member)
                 for index, item in enumerate(node)]
     if not isinstance(node, dict):
         return node
-    made = {key: _tidy(value, root, composed, f"{at}/{escape(key)}", member=key == "allOf")
+    made = {key: _tidy(value, root, targets, f"{at}/{escape(key)}", member=key == "allOf")
             for key, value in node.items()}
-    if member or at in composed or _OTHERS & set(made):
+    if member or at in targets or _OTHERS & set(made):
         return made
     names = _property_names(made, root)
     if names is not None and ("properties" in made or "allOf" in made):
@@ -322,7 +322,7 @@ class Mock:
             prefer = preferences(request.headers.get("prefer", ""))
             code = prefer.get("code")
             if code is None and method not in ("PUT", "POST") and request.path in self.deleted:
-                # What the mock deleted stays deleted, until a PUT makes it again.
+                # What the mock deleted stays deleted, until a PUT or a POST makes it again.
                 if "404" not in documented:
                     raise _own_error(404, f"{request.path} was deleted.")
                 code = "404"
